@@ -1,0 +1,7 @@
+"""dl-doctor's knowledge: one module per topic, each a set of ``@check`` functions of the Facts.
+
+Importing this package registers every check. Each rule that encodes an outside fact (a version
+boundary, an error text) carries a comment citing where it comes from.
+"""
+
+from checks import cuda, devices, lesson, mps, packages, probes, python, shadowing, torch_build  # noqa: F401

@@ -1,0 +1,180 @@
+"""The torch build against the hardware: a CPU wheel on a GPU machine, a CUDA build without a GPU,
+MPS on Apple Silicon, an x86_64 Python under Rosetta, and the device fastai will actually pick."""
+
+from packaging.version import InvalidVersion, Version
+
+from checks.commands import PYTORCH_INDEX, pip_install
+from checks.cuda import MINIMUM_DRIVER
+from doctor.findings import error, fix, info, ok, skipped, warning
+from doctor.registry import check
+
+GET_STARTED = "https://pytorch.org/get-started/locally/"
+FREE_GPUS = "Kaggle and Google Colab give free GPU notebooks for the course."
+# The newest PyTorch CUDA index a driver can run: (minimum driver, index).
+INDEX_FOR_DRIVER = ((MINIMUM_DRIVER[13], "cu130"), (MINIMUM_DRIVER[12], "cu126"), (MINIMUM_DRIVER[11], "cu118"))
+# MPS needs macOS 12.3 or newer ("The MPS backend is supported on MacOS 12.3+", knowledge.md #6).
+MPS_MINIMUM_MACOS = Version("12.3")
+
+
+def cuda_index_for_driver(driver):
+    try:
+        version = Version(driver)
+    except (InvalidVersion, TypeError):
+        return None
+    for minimum, index in INDEX_FOR_DRIVER:
+        if version >= minimum:
+            return index
+    return None
+
+
+def _apple(facts):
+    return (facts.data("python") or {}).get("apple") or None
+
+
+def _gpu_names(facts):
+    return ", ".join(gpu.get("name") or "?" for gpu in facts.derived.nvidia_gpus)
+
+
+def _torch(facts):
+    data = facts.data("torch")
+    return data if data and data.get("importable") else None
+
+
+@check("torch-build", "The torch build (cpu, cuda, rocm, xpu, mps) fits the hardware present", needs=("hardware",))
+def torch_build(facts):
+    build = facts.derived.torch_build
+    if build is None:
+        yield skipped("torch is not installed")
+        return
+    torch = _torch(facts)
+    gpus = facts.derived.nvidia_gpus
+    driver = ((facts.data("hardware") or {}).get("nvidia") or {}).get("driver_version")
+    apple = _apple(facts)
+    described = "torch %s (%s build)" % (build.version, build.flavour)
+    if gpus:
+        if build.flavour == "cuda":
+            if torch is None:
+                yield info("%s; %d NVIDIA GPU(s): %s (not imported with --quick)" % (described, len(gpus), _gpu_names(facts)))
+            elif torch["cuda"].get("available"):
+                yield ok("%s uses %s" % (described, _gpu_names(facts)))
+            else:
+                yield error("%s cannot use the GPU: torch.cuda.is_available() is False" % described,
+                            detail="GPUs: %s; driver %s\n%s" % (_gpu_names(facts), driver,
+                                                              torch["cuda"].get("available_error") or ""),
+                            fix=fix("See cuda-driver and cuda-arch; restart after changing drivers."))
+            return
+        index = cuda_index_for_driver(driver)
+        # "Torch not compiled with CUDA enabled" (knowledge.md #11).
+        yield error(
+            "%s on a machine with an NVIDIA GPU (%s): the GPU stays idle" % (described, _gpu_names(facts)),
+            detail="NVIDIA driver %s. Lessons would run on the CPU, many times slower; fastai prints nothing about it."
+            % driver,
+            fix=fix("Install a CUDA build of torch and torchvision%s:" % (" for driver %s" % driver if driver else ""),
+                    pip_install(facts, "--force-reinstall", "torch", "torchvision",
+                                index_url=PYTORCH_INDEX + index) if index else "Update the NVIDIA driver first."),
+            links=(GET_STARTED,),
+        )
+        return
+    if build.flavour == "mps":
+        yield from _apple_build(facts, described, torch, apple)
+        return
+    if build.flavour == "rocm":
+        if torch is not None and torch["cuda"].get("available"):
+            yield ok("%s uses the AMD GPU" % described)
+        else:
+            yield error("%s but no AMD GPU is usable" % described,
+                        detail="Consumer RDNA cards need HSA_OVERRIDE_GFX_VERSION (knowledge.md #17).",
+                        fix=fix("Check `rocminfo`; for consumer cards try HSA_OVERRIDE_GFX_VERSION=10.3.0 or 11.0.0."))
+        return
+    if build.flavour == "xpu":
+        if torch is not None and torch["xpu"].get("available"):
+            yield ok("%s uses the Intel GPU" % described)
+        else:
+            yield warning("%s but no Intel GPU is usable: lessons will run on the CPU, slowly" % described,
+                          fix=fix("Install Intel's GPU driver, or use a CPU build."))
+        return
+    # A CPU-only machine is a warning, never an error (issue #2).
+    yield warning(
+        "no GPU found: lessons will run on the CPU, slowly (%s)" % described,
+        detail="No NVIDIA GPU answered (NVML / nvidia-smi). %s" % FREE_GPUS,
+        fix=fix("Use a GPU notebook for training, or keep image sizes and epochs small here."),
+    )
+
+
+def _apple_build(facts, described, torch, apple):
+    if torch is None:
+        yield info("%s on Apple Silicon (MPS not checked with --quick)" % described)
+        return
+    mps = torch.get("mps") or {}
+    macos = (apple or {}).get("macos_version")
+    if mps.get("available"):
+        yield ok("%s uses the Apple GPU (MPS), macOS %s" % (described, macos))
+        return
+    if not mps.get("built"):
+        yield error("%s was built without MPS" % described,
+                    fix=fix("Install the standard macOS arm64 build:", pip_install(facts, "--force-reinstall", "torch")))
+        return
+    try:
+        too_old = macos is not None and Version(macos) < MPS_MINIMUM_MACOS
+    except InvalidVersion:
+        too_old = False
+    if too_old:
+        yield error("macOS %s is too old for MPS (needs %s+; newer torch needs 14+)" % (macos, MPS_MINIMUM_MACOS),
+                    fix=fix("Update macOS, or train on the CPU."))
+    else:
+        # An OS new enough but no Metal device: sandboxed or headless processes (knowledge.md #7).
+        yield error("MPS is built but unavailable on macOS %s: no Metal device is visible to this process" % macos,
+                    detail=mps.get("error") or "",
+                    fix=fix("Run Python from a normal login session (not sandboxed or over SSH without a GUI "
+                            "session) and restart the kernel."))
+
+
+@check("apple-rosetta", "On Apple Silicon, Python runs natively (arm64), not as x86_64 under Rosetta",
+       needs=("python",))
+def apple_rosetta(facts):
+    apple = _apple(facts)
+    if apple is None:
+        yield skipped("not a Mac")
+        return
+    machine = (facts.data("python") or {}).get("marker_environment", {}).get("platform_machine")
+    # sysctl.proc_translated is 1 for a process under Rosetta (knowledge.md #8).
+    if apple.get("rosetta_translated") or (machine == "x86_64" and apple.get("arm64_hardware")):
+        yield error(
+            "x86_64 Python running under Rosetta on an Apple chip: no MPS, and no torch after 2.2.2",
+            detail="platform.machine() is x86_64 while the hardware is arm64.",
+            fix=fix("Install an arm64 Python (python.org's universal installer, or Miniforge for arm64) and "
+                    "make the course environment with it."),
+        )
+        return
+    yield ok("native %s Python" % machine)
+
+
+@check("fastai-device", "The device fastai's default_device() picks is one torch can use", needs=("imports",))
+def fastai_device(facts):
+    imports = facts.data("imports")
+    device = imports.get("fastai_default_device")
+    if device is None:
+        reason = imports.get("fastai_default_device_error") or "fastai did not import"
+        yield skipped("fastai's device is unknown: %s" % reason)
+        return
+    torch = _torch(facts) or {}
+    mps = torch.get("mps") or {}
+    cuda = torch.get("cuda") or {}
+    # fastai's _has_mps() is True when MPS is merely built, so it picks MPS where it cannot work
+    # (fastai/torch_core.py default_device; fastai#3952).
+    if device.startswith("mps") and not mps.get("available"):
+        yield error(
+            "fastai will train on MPS, which torch cannot use here",
+            detail="fastai's default_device() checks torch.backends.mps.is_built(), not is_available().",
+            fix=fix("At the top of the notebook, before creating DataLoaders: default_device(False)  "
+                    "# from fastai.torch_core: train on the CPU"),
+        )
+        return
+    if device == "cpu" and cuda.get("available"):
+        yield warning("fastai will train on the CPU although CUDA is available",
+                      fix=fix("Remove `defaults.use_cuda = False` / `default_device(False)` from your setup."))
+        return
+    if device == "cpu":
+        yield info("fastai will train on the CPU")
+        return
+    yield ok("fastai will train on %s" % device)

@@ -1,0 +1,202 @@
+"""Installed packages: the course stack's versions, requirement conflicts (what ``pip check`` finds),
+and the version pairings that break the lesson import: torch/torchvision, NumPy, Pillow."""
+
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from checks.commands import pip_install, pytorch_index_for_local_tag
+from doctor.facts import active_requirements, unparsable_requirements
+from doctor.findings import error, fix, info, ok, skipped, warning
+from doctor.registry import check
+
+COURSE_PACKAGES = (
+    "torch", "torchvision", "fastai", "fastcore", "numpy", "pillow",
+    "ipywidgets", "jupyterlab_widgets", "widgetsnbextension",
+)
+
+
+def _version_of(facts, name):
+    if name == "torch" and facts.derived.torch_build:
+        return facts.derived.torch_build.version
+    if name == "torchvision" and facts.derived.torchvision_version:
+        return facts.derived.torchvision_version
+    dist = facts.distribution(name)
+    return dist.version if dist else None
+
+
+@check("package-versions", "Versions of the course packages, from installed metadata", needs=("packages",))
+def package_versions(facts):
+    versions = [(name, _version_of(facts, name)) for name in COURSE_PACKAGES]
+    installed = ["%s %s" % (name, version) for name, version in versions if version]
+    missing = [name for name, version in versions if not version]
+    title = "%d of %d course packages installed" % (len(installed), len(COURSE_PACKAGES))
+    if missing:
+        title += " (not installed: %s)" % ", ".join(missing)
+    yield info(title, detail="\n".join(installed + ["%s: not installed" % name for name in missing]))
+
+
+def requirement_problems(facts):
+    """What ``pip check`` reports: (requiring distribution, requirement, installed version or None)."""
+    markers = (facts.data("python") or {}).get("marker_environment")
+    problems = []
+    for dist in sorted(facts.derived.distributions.values(), key=lambda d: canonicalize_name(d.name)):
+        for requirement in active_requirements(dist, markers):
+            provider = facts.distribution(requirement.name)
+            if provider is None:
+                problems.append((dist, requirement, None))
+                continue
+            version = provider.parsed_version
+            # pip check accepts pre-releases that an installed version happens to be.
+            if version is None or not requirement.specifier.contains(version, prereleases=True):
+                problems.append((dist, requirement, provider.version))
+    return problems
+
+
+def _describe(dist, requirement, installed):
+    if installed is None:
+        return "%s %s requires %s, which is not installed." % (dist.name, dist.version, requirement)
+    return "%s %s has requirement %s, but you have %s %s." % (
+        dist.name, dist.version, requirement, requirement.name, installed)
+
+
+def _requirement_spec(requirement):
+    return "%s%s" % (requirement.name, requirement.specifier)
+
+
+@check("package-requirements", "Requirement conflicts among installed distributions (what pip check finds)",
+       needs=("packages",))
+def package_requirements(facts):
+    problems = requirement_problems(facts)
+    broken = (facts.data("packages") or {}).get("broken") or []
+    unparsable = [(dist, text) for dist in facts.derived.distributions.values() for text in unparsable_requirements(dist)]
+    stack = facts.derived.lesson_stack
+    in_stack = [p for p in problems if canonicalize_name(p[0].name) in stack]
+    elsewhere = [p for p in problems if canonicalize_name(p[0].name) not in stack]
+    lines = [_describe(*p) for p in in_stack + elsewhere]
+    lines += ["unreadable metadata at %s: %s" % (item["path"], item["error"]) for item in broken]
+    lines += ["%s %s declares an unparsable requirement %r" % (d.name, d.version, text) for d, text in unparsable]
+    commands = [pip_install(facts, _requirement_spec(requirement)) for _, requirement, _ in in_stack + elsewhere]
+    commands = list(dict.fromkeys(commands))
+    if in_stack:
+        yield error(
+            "%d broken requirement%s in the course stack" % (len(in_stack), "" if len(in_stack) == 1 else "s"),
+            detail="\n".join(lines),
+            fix=fix("Install versions that satisfy every requirement (pip resolves the set together):", *commands),
+        )
+    elif elsewhere or broken or unparsable:
+        yield warning(
+            "%d broken requirement%s outside the course stack" % (len(lines), "" if len(lines) == 1 else "s"),
+            detail="\n".join(lines),
+            fix=fix("These do not touch the lessons, but pip will complain about them:", *commands)
+            if commands else None,
+        )
+    else:
+        yield ok("no broken requirements among %d distributions" % len(facts.derived.distributions))
+
+
+def expected_torchvision_minor(torch_version: Version):
+    """The torchvision minor version built for a torch release (None where no rule is known).
+
+    torch 2.N pairs with torchvision 0.(N+15) and torch 1.N (N >= 4) with 0.(N+1): knowledge.md #20 and
+    torchvision's compatibility table (README, "Installation").
+    """
+    major, minor = torch_version.release[0], torch_version.release[1] if len(torch_version.release) > 1 else 0
+    if major == 2:
+        return minor + 15
+    if major == 1 and minor >= 4:
+        return minor + 1
+    return None
+
+
+@check("torchvision-pairing", "torchvision was built for the installed torch (version and local tag)",
+       needs=("packages",))
+def torchvision_pairing(facts):
+    build = facts.derived.torch_build
+    vision = facts.derived.torchvision_version
+    if build is None or vision is None:
+        yield skipped("torch and torchvision are not both installed")
+        return
+    torch_version = build.parsed_version
+    try:
+        vision_version = Version(vision)
+    except ValueError:
+        vision_version = None
+    if torch_version is None or vision_version is None:
+        yield warning("cannot read versions torch %s / torchvision %s" % (build.version, vision))
+        return
+    expected = expected_torchvision_minor(torch_version)
+    index = pytorch_index_for_local_tag(build.local_tag)
+    pair = "torch %s with torchvision %s" % (build.version, vision)
+    if expected is not None and vision_version.release[:2] != (0, expected):
+        # "operator torchvision::nms does not exist" is what the learner sees (knowledge.md #20).
+        wanted = "torchvision==0.%d.*" % expected
+        yield error(
+            "torchvision %s does not match torch %s (it needs torchvision 0.%d)"
+            % (vision, build.version, expected),
+            detail=pair + "\nImporting torchvision fails with \"operator torchvision::nms does not exist\".",
+            fix=fix("Install the torchvision built for this torch (from the same index as torch):",
+                    pip_install(facts, "torch==%s" % torch_version.public, wanted, index_url=index)),
+        )
+        return
+    torch_tag, vision_tag = build.local_tag, vision_version.local
+    if torch_tag and vision_tag and torch_tag != vision_tag:
+        yield error(
+            "torch is a +%s build but torchvision is +%s" % (torch_tag, vision_tag),
+            detail=pair + "\nBoth must come from the same PyTorch index (knowledge.md #20).",
+            fix=fix("Reinstall both from torch's index:",
+                    pip_install(facts, "torch==%s" % torch_version.public,
+                                "torchvision==%s" % vision_version.public, index_url=index)),
+        )
+        return
+    yield ok(pair)
+
+
+# torch supports NumPy 2 from 2.3 on; older builds fail with "A module that was compiled using NumPy 1.x
+# cannot be run in NumPy 2" (knowledge.md #21; torch 2.3.0 release notes).
+FIRST_TORCH_FOR_NUMPY_2 = Version("2.3")
+
+
+@check("numpy-abi", "NumPy 2 only with a torch built for it (torch >= 2.3)", needs=("packages",))
+def numpy_abi(facts):
+    numpy = facts.distribution("numpy")
+    build = facts.derived.torch_build
+    if numpy is None or build is None or numpy.parsed_version is None or build.parsed_version is None:
+        yield skipped("numpy and torch are not both installed")
+        return
+    if numpy.parsed_version.major >= 2 and build.parsed_version < FIRST_TORCH_FOR_NUMPY_2:
+        yield error(
+            "NumPy %s with torch %s, which was compiled for NumPy 1.x" % (numpy.version, build.version),
+            detail="torch < 2.3 prints \"A module that was compiled using NumPy 1.x cannot be run in NumPy 2\" "
+                   "and then \"Numpy is not available\" on the first tensor <-> array conversion.",
+            fix=fix("Either pin NumPy 1.x, or upgrade torch (and the matching torchvision):",
+                    pip_install(facts, "numpy<2"), pip_install(facts, "torch>=2.3", "torchvision")),
+        )
+        return
+    yield ok("NumPy %s works with torch %s" % (numpy.version, build.version))
+
+
+# Pillow 10.0.0 removed Image.ANTIALIAS (Pillow 10.0.0 release notes, "Removed constants").
+PILLOW_WITHOUT_ANTIALIAS = Version("10")
+
+
+@check("pillow-api", "No installed course code uses Pillow API that the installed Pillow removed",
+       needs=("packages",))
+def pillow_api(facts):
+    pillow = facts.distribution("pillow")
+    if pillow is None or pillow.parsed_version is None:
+        yield skipped("Pillow is not installed")
+        return
+    users = (facts.data("packages") or {}).get("antialias_users") or {}
+    affected = {name: files for name, files in users.items() if files}
+    if affected and pillow.parsed_version >= PILLOW_WITHOUT_ANTIALIAS:
+        names = sorted(affected)
+        detail = "\n".join("%s: %s" % (name, ", ".join(affected[name])) for name in names)
+        yield error(
+            "%s use%s Image.ANTIALIAS, which Pillow %s no longer has"
+            % (", ".join(names), "s" if len(names) == 1 else "", pillow.version),
+            detail=detail + "\nThose lines fail with AttributeError: module 'PIL.Image' has no attribute 'ANTIALIAS'.",
+            fix=fix("Upgrade the package that uses it, or pin Pillow below 10:",
+                    pip_install(facts, "--upgrade", *names), pip_install(facts, "pillow<10")),
+        )
+        return
+    yield ok("Pillow %s" % pillow.version)

@@ -1,0 +1,65 @@
+"""Local files or folders that shadow a package: a ``torch.py`` or ``fastai/`` next to the notebook is
+imported instead of the installed package (knowledge.md #30)."""
+
+import os
+
+from doctor.findings import error, fix, ok
+from doctor.registry import check
+
+
+def _inside(path, folders):
+    path = os.path.normcase(os.path.abspath(path))
+    for folder in folders:
+        if not folder:
+            continue
+        folder = os.path.normcase(os.path.abspath(folder))
+        if path == folder or path.startswith(folder.rstrip(os.sep) + os.sep):
+            return True
+    return False
+
+
+def _location(origin_record):
+    if origin_record.get("origin"):
+        origin = origin_record["origin"]
+        if os.path.basename(origin) == "__init__.py":
+            return os.path.dirname(origin)
+        return origin
+    locations = origin_record.get("locations") or []
+    return locations[0] if locations else None
+
+
+def shadowing(facts):
+    """{module: path} for modules that would be imported from outside the installed packages."""
+    python = facts.data("python") or {}
+    allowed = list(python.get("site_packages") or []) + [python.get("user_site"), python.get("stdlib")]
+    editable = {name for dist in facts.derived.distributions.values() if dist.editable for name in dist.top_level}
+    found = {}
+    for module, record in sorted((python.get("module_origins") or {}).items()):
+        path = _location(record) if record.get("found") else None
+        if path is None or module in editable or _inside(path, allowed):
+            continue
+        found[module] = path
+    return found
+
+
+def shadowing_files(facts):
+    return list(shadowing(facts).values())
+
+
+@check("shadowed-modules", "No local file or folder hides torch, fastai, numpy and the other course packages",
+       needs=("python",))
+def shadowed_modules(facts):
+    found = shadowing(facts)
+    if not found:
+        yield ok("no local file shadows a course package")
+        return
+    names = ", ".join(sorted(found))
+    yield error(
+        "%s would be imported from local files, not the installed package%s"
+        % (names, "" if len(found) == 1 else "s"),
+        detail="\n".join("%s -> %s" % (module, path) for module, path in sorted(found.items()))
+        + "\nErrors look like \"module 'torch' has no attribute ...\" or \"partially initialized module\".",
+        fix=fix("Rename these files or folders (and delete __pycache__ next to them), then restart the kernel:",
+                *("mv %s %s" % (path, os.path.join(os.path.dirname(path), "my_" + os.path.basename(path)))
+                  for path in found.values())),
+    )

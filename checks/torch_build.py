@@ -1,0 +1,42 @@
+"""torch itself: whether ``import torch`` works in the target interpreter, and if not, why."""
+
+from checks.commands import pip_install
+from checks.import_errors import explain_import_error, probe_failure
+from doctor.findings import error, fix, ok, skipped
+from doctor.registry import check
+
+GET_STARTED = "https://pytorch.org/get-started/locally/"
+
+
+@check("torch-import", "import torch works in the target interpreter")
+def torch_import(facts):
+    outcome = facts.outcome("torch")
+    if outcome is None or outcome.status == "skipped":
+        build = facts.derived.torch_build
+        if build is None:
+            yield error("torch is not installed", fix=fix("Install torch and torchvision:",
+                                                          pip_install(facts, "torch", "torchvision")),
+                        links=(GET_STARTED,))
+        else:
+            yield skipped("torch %s is installed; not imported with --quick" % build.version)
+        return
+    if not outcome.ok:
+        title, detail = probe_failure(outcome)
+        yield error("import torch does not finish: %s" % title, detail=detail,
+                    fix=fix("Reinstall torch; if it still crashes, run python -X faulthandler -c 'import torch' "
+                            "for the crashing frame.", pip_install(facts, "--force-reinstall", "torch")))
+        return
+    data = outcome.data
+    if not data.get("importable"):
+        failure = data.get("error") or {}
+        explanation = explain_import_error(facts, failure)
+        if failure.get("type") == "ModuleNotFoundError" and "'torch'" in failure.get("message", ""):
+            yield error("torch is not installed in %s" % facts.python,
+                        fix=fix("Install torch and torchvision into this interpreter:",
+                                pip_install(facts, "torch", "torchvision")),
+                        links=(GET_STARTED,))
+            return
+        yield error("import torch fails: %s" % explanation.cause,
+                    detail=failure.get("traceback", ""), fix=explanation.fix)
+        return
+    yield ok("torch %s imports (%.1f s)" % (data.get("version"), data.get("import_seconds") or 0.0))

@@ -1,0 +1,165 @@
+"""The ``dl-doctor`` command: a thin layer over collect -> check -> render.
+
+Exit codes: 0 no errors (warnings allowed), 1 errors found (or warnings under ``--strict``), 2 bad
+usage or unreadable input, always as one line naming the input and what was wrong.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+from typing import List, Optional, Sequence, TextIO
+
+import doctor
+from doctor.collect import Target
+from doctor.facts import Facts
+from doctor.lessons import DEFAULT_LESSON, LESSONS
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+INTERPRETER_CHECK_TIMEOUT_S = 20
+
+
+class UsageError(Exception):
+    """Bad input: reported as one line and exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError("%s (see %s --help)" % (message, self.prog))
+
+
+def _lesson(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        number = None
+    if number not in LESSONS:
+        raise argparse.ArgumentTypeError(
+            "lesson %r does not exist: choose %d-%d" % (text, min(LESSONS), max(LESSONS)))
+    return number
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="dl-doctor", description="Finds what stops a deep-learning lesson, and names the fix.")
+    parser.add_argument("--version", action="version", version="dl-doctor %s" % doctor.__version__)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    check = commands.add_parser("check", help="examine an environment and report what would break a lesson")
+    check.add_argument("--lesson", type=_lesson, default=DEFAULT_LESSON, metavar="N",
+                       help="the course lesson (1-8) whose imports to check (default %d)" % DEFAULT_LESSON)
+    check.add_argument("--quick", action="store_true", help="metadata only: do not import torch or fastai")
+    check.add_argument("--python", metavar="PATH", help="examine another interpreter (default: this one)")
+    check.add_argument("--facts", metavar="FILE", help="re-run the checks on facts saved in a JSON report")
+    check.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
+    check.add_argument("--output", metavar="FILE", help="write the report to FILE instead of standard output")
+    check.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
+    check.add_argument("-v", "--verbose", action="store_true", help="show evidence for every finding, and timings")
+    listing = commands.add_parser("list", help="list every check id with its summary")
+    listing.add_argument("--format", choices=("text", "json"), default="text")
+    return parser
+
+
+def _interpreter(path: str) -> str:
+    """Resolve ``--python`` and make sure it is a Python interpreter that starts."""
+    found = path if os.sep in path or (os.altsep and os.altsep in path) else shutil.which(path)
+    if not found or not os.path.exists(found):
+        raise UsageError("--python %s: no such file" % path)
+    if os.path.isdir(found):
+        raise UsageError("--python %s: is a directory, not an interpreter" % path)
+    try:
+        answer = subprocess.run(
+            [found, "-c", "import sys; sys.stdout.write('%d' % sys.version_info[0])"],
+            stdin=subprocess.DEVNULL, capture_output=True, timeout=INTERPRETER_CHECK_TIMEOUT_S,
+        )
+    except subprocess.TimeoutExpired:
+        raise UsageError("--python %s: did not answer within %d s" % (path, INTERPRETER_CHECK_TIMEOUT_S))
+    except OSError as exc:
+        raise UsageError("--python %s: cannot run it (%s)" % (path, exc.strerror or exc))
+    if answer.returncode != 0 or not answer.stdout.strip().isdigit():
+        raise UsageError("--python %s: not a Python interpreter" % path)
+    return os.path.abspath(found)
+
+
+def _load_facts(path: str) -> Facts:
+    try:
+        with open(path, "r", encoding="utf-8") as handle:
+            raw = json.load(handle)
+    except OSError as exc:
+        raise UsageError("--facts %s: cannot read it (%s)" % (path, exc.strerror or exc))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise UsageError("--facts %s: not JSON (%s)" % (path, exc))
+    if isinstance(raw, dict) and isinstance(raw.get("facts"), dict):
+        raw = raw["facts"]
+    try:
+        return Facts.from_dict(raw)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise UsageError("--facts %s: not a dl-doctor report or facts file (%s: %s)" % (path, type(exc).__name__, exc))
+
+
+def _write(text: str, output: Optional[str], stdout: TextIO) -> None:
+    if output is None:
+        stdout.write(text)
+        return
+    try:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        raise UsageError("--output %s: cannot write it (%s)" % (output, exc.strerror or exc))
+
+
+def _run_check(arguments: argparse.Namespace, stdout: TextIO) -> int:
+    from doctor.render.text import Style, render_text, summary_line
+    from doctor.report import diagnose
+
+    if arguments.facts and arguments.python:
+        raise UsageError("--facts and --python cannot be combined: saved facts already name their interpreter")
+    facts = _load_facts(arguments.facts) if arguments.facts else None
+    target = Target(python=_interpreter(arguments.python) if arguments.python else sys.executable, cwd=os.getcwd())
+    report = diagnose(target, lesson=facts.lesson if facts else arguments.lesson, quick=arguments.quick, facts=facts)
+    if arguments.format == "json":
+        from doctor.render.json_report import render_json
+
+        text = render_json(report)
+    else:
+        style = Style.for_stream(stdout) if arguments.output is None else Style(unicode=True, color=False)
+        text = render_text(report, style, verbose=arguments.verbose)
+    _write(text, arguments.output, stdout)
+    if arguments.output is not None:
+        stdout.write("dl-doctor: report written to %s (%s)\n" % (arguments.output, summary_line(report)))
+    return report.exit_code(strict=arguments.strict)
+
+
+def _run_list(arguments: argparse.Namespace, stdout: TextIO) -> int:
+    from doctor.registry import registered_checks
+
+    checks = registered_checks()
+    if arguments.format == "json":
+        stdout.write(json.dumps([{"id": c.id, "category": c.category, "summary": c.summary, "needs": list(c.needs)}
+                                 for c in checks], indent=2) + "\n")
+        return EXIT_OK
+    from tabulate import tabulate
+
+    stdout.write(tabulate([(c.id, c.category, c.summary) for c in checks], headers=("id", "topic", "checks that")))
+    stdout.write("\n")
+    return EXIT_OK
+
+
+def main(argv: Optional[Sequence[str]] = None, stdout: Optional[TextIO] = None) -> int:
+    stdout = stdout or sys.stdout
+    parser = build_parser()
+    try:
+        arguments = parser.parse_args(list(argv) if argv is not None else None)
+        if arguments.command is None:
+            parser.print_help(stdout)
+            return EXIT_USAGE
+        runner = {"check": _run_check, "list": _run_list}[arguments.command]
+        return runner(arguments, stdout)
+    except UsageError as exc:
+        sys.stderr.write("dl-doctor: error: %s\n" % exc)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        sys.stderr.write("dl-doctor: interrupted\n")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return EXIT_OK

@@ -1,0 +1,154 @@
+# Probe "packages": every installed distribution's metadata, read without importing any of them.
+import re
+
+
+def _normalize(name):
+    # PEP 503 name normalization.
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _headers(dist):
+    """The core-metadata header fields (name -> list of values).
+
+    Read by hand rather than through ``dist.metadata``: the email parser also parses the long
+    description, which makes reading every installed distribution several times slower.
+    """
+    text = dist.read_text("METADATA") or dist.read_text("PKG-INFO")
+    if text is None:
+        return None
+    fields = {}
+    last = None
+    for line in text.splitlines():
+        if not line.strip():
+            break
+        if line[0] in " \t" and last is not None:
+            fields[last][-1] += "\n" + line.strip()
+            continue
+        key, _, value = line.partition(":")
+        last = key.strip().lower()
+        fields.setdefault(last, []).append(value.strip())
+    return fields
+
+
+def _requires(dist, headers):
+    if "requires-dist" in headers:
+        return headers["requires-dist"]
+    # Old egg-info installs list requirements in requires.txt; importlib.metadata converts them.
+    return list(dist.requires or [])
+
+
+def _editable(dist):
+    # PEP 610: direct_url.json records editable installs ({"dir_info": {"editable": true}}).
+    try:
+        text = dist.read_text("direct_url.json")
+        return bool(text) and bool(json.loads(text).get("dir_info", {}).get("editable"))
+    except Exception:
+        return False
+
+
+def _top_level_names(dist):
+    names = set()
+    text = None
+    try:
+        text = dist.read_text("top_level.txt")
+    except Exception:
+        pass
+    if text:
+        names.update(line.strip() for line in text.splitlines() if line.strip())
+    return sorted(names)
+
+
+def _version_module(dist, relative):
+    # torch/version.py and torchvision/version.py carry the local build tag (+cu130, +cpu) that
+    # the distribution metadata may lack; literal assignments are read without importing.
+    import ast
+    try:
+        path = str(dist.locate_file(relative))
+        with open(path, "rb") as handle:
+            tree = ast.parse(handle.read())
+    except Exception:
+        return None
+    values = {}
+    for node in tree.body:
+        targets = []
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            targets = [node.target]
+        for target in targets:
+            if isinstance(target, ast.Name):
+                try:
+                    values[target.id] = ast.literal_eval(node.value)
+                except ValueError:
+                    continue
+    return values
+
+
+def _source_mentions(dist, package_dir, needle):
+    hits = []
+    try:
+        files = dist.files or []
+    except Exception:
+        return hits
+    for entry in files:
+        path = str(entry)
+        if not path.startswith(package_dir + "/") or not path.endswith(".py"):
+            continue
+        try:
+            with open(str(dist.locate_file(entry)), "rb") as handle:
+                if needle in handle.read():
+                    hits.append(path)
+        except Exception:
+            continue
+    return hits
+
+
+VERSION_MODULES = {"torch": "torch/version.py", "torchvision": "torchvision/version.py"}
+# Pillow 10 removed Image.ANTIALIAS (Pillow 10.0.0 release notes); old course code still uses it.
+ANTIALIAS_SCAN = {"fastai": "fastai", "fastbook": "fastbook"}
+
+
+def collect(arguments):
+    from importlib import metadata
+
+    distributions = []
+    broken = []
+    seen = set()
+    version_modules = {}
+    antialias_users = {}
+    for dist in metadata.distributions():
+        try:
+            headers = _headers(dist) or {}
+            name = (headers.get("name") or [None])[0]
+            version = (headers.get("version") or [None])[0]
+            requires = _requires(dist, headers)
+        except Exception as exc:
+            broken.append({"path": str(getattr(dist, "_path", "?")), "error": "%s: %s" % (type(exc).__name__, exc)})
+            continue
+        if not name or not version:
+            broken.append({"path": str(getattr(dist, "_path", "?")), "error": "metadata has no Name or Version"})
+            continue
+        key = _normalize(name)
+        if key in seen:
+            # An earlier sys.path entry wins, as it does for pip and for imports.
+            continue
+        seen.add(key)
+        distributions.append({
+            "name": name,
+            "version": version,
+            "requires": requires,
+            "requires_python": (headers.get("requires-python") or [None])[0],
+            "location": str(dist.locate_file("")),
+            "editable": _editable(dist),
+            "top_level": _top_level_names(dist),
+        })
+        if key in VERSION_MODULES:
+            version_modules[key] = _version_module(dist, VERSION_MODULES[key])
+        if key in ANTIALIAS_SCAN:
+            antialias_users[key] = _source_mentions(dist, ANTIALIAS_SCAN[key], b"Image.ANTIALIAS")
+    return {
+        "distributions": distributions,
+        "broken": broken,
+        "version_modules": version_modules,
+        "antialias_users": antialias_users,
+    }

@@ -1,0 +1,44 @@
+# Prepended to every probe program. Written for old Python 3 interpreters too (no f-strings, no annotations),
+# so that a too-old Python can still report what it is.
+import json
+import os
+import sys
+
+
+def _doctor_peak_rss_kb():
+    try:
+        import resource
+    except ImportError:
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # ru_maxrss is in bytes on macOS and in kilobytes on Linux (getrusage(2) man pages).
+    if sys.platform == "darwin":
+        peak = peak // 1024
+    return int(peak)
+
+
+def _doctor_error(exc):
+    import traceback
+    lines = traceback.format_exception(type(exc), exc, exc.__traceback__)
+    return {
+        "type": type(exc).__name__,
+        "message": str(exc),
+        "traceback": "".join(lines)[-4000:],
+        "files": [frame.filename for frame in traceback.extract_tb(exc.__traceback__)],
+    }
+
+
+def _doctor_run(collect):
+    # Libraries print to stdout from Python and from C; the answer travels on a private copy of fd 1
+    # while fd 1 itself is pointed at stderr.
+    sys.stdout.flush()
+    answer_fd = os.dup(1)
+    os.dup2(2, 1)
+    arguments = json.loads(sys.argv[1]) if len(sys.argv) > 1 else {}
+    data = collect(arguments)
+    sys.stdout.flush()
+    payload = json.dumps({"data": data, "peak_rss_kb": _doctor_peak_rss_kb()}).encode("utf-8")
+    while payload:
+        written = os.write(answer_fd, payload)
+        payload = payload[written:]
+    os.close(answer_fd)

@@ -1,0 +1,145 @@
+# Probe "python": the target interpreter itself, its environment, and where key modules would come from.
+# Old-interpreter syntax on purpose (see prelude.py).
+import platform
+import site
+import sysconfig
+
+ENVIRONMENT_VARIABLES = (
+    "PYTORCH_ENABLE_MPS_FALLBACK",
+    "PYTORCH_MPS_HIGH_WATERMARK_RATIO",
+    "CUDA_VISIBLE_DEVICES",
+    "HSA_OVERRIDE_GFX_VERSION",
+    "LD_LIBRARY_PATH",
+    "DYLD_LIBRARY_PATH",
+    "PYTHONPATH",
+    "PYTHONHOME",
+    "VIRTUAL_ENV",
+    "CONDA_PREFIX",
+    "CONDA_DEFAULT_ENV",
+)
+
+
+def _marker_environment():
+    # The PEP 508 marker variables, computed as packaging.markers.default_environment() does.
+    implementation = sys.implementation
+    info = implementation.version
+    version = "%d.%d.%d" % (info.major, info.minor, info.micro)
+    if info.releaselevel != "final":
+        version += info.releaselevel[0] + str(info.serial)
+    return {
+        "implementation_name": implementation.name,
+        "implementation_version": version,
+        "os_name": os.name,
+        "platform_machine": platform.machine(),
+        "platform_release": platform.release(),
+        "platform_system": platform.system(),
+        "platform_version": platform.version(),
+        "python_full_version": platform.python_version(),
+        "platform_python_implementation": platform.python_implementation(),
+        "python_version": ".".join(platform.python_version_tuple()[:2]),
+        "sys_platform": sys.platform,
+    }
+
+
+def _sysctl(name):
+    # Asked in this process (not via the sysctl command) because proc_translated describes the caller.
+    try:
+        import ctypes
+        import ctypes.util
+        libc = ctypes.CDLL(ctypes.util.find_library("c"))
+        value = ctypes.c_int(0)
+        size = ctypes.c_size_t(ctypes.sizeof(value))
+        if libc.sysctlbyname(name.encode(), ctypes.byref(value), ctypes.byref(size), None, 0) != 0:
+            return None
+        return value.value
+    except Exception:
+        return None
+
+
+def _macos_version():
+    # sw_vers, not platform.mac_ver(): Pythons built with an old SDK report 10.16 (knowledge.md #6).
+    import subprocess
+    try:
+        out = subprocess.check_output(["sw_vers", "-productVersion"], stderr=subprocess.DEVNULL, timeout=5)
+        return out.decode().strip()
+    except Exception:
+        return platform.mac_ver()[0] or None
+
+
+def _apple():
+    if sys.platform != "darwin":
+        return None
+    translated = _sysctl("sysctl.proc_translated")
+    arm64 = _sysctl("hw.optional.arm64")
+    return {
+        "macos_version": _macos_version(),
+        "rosetta_translated": None if translated is None else bool(translated),
+        "arm64_hardware": None if arm64 is None else bool(arm64),
+    }
+
+
+def _module_origin(name):
+    import importlib.util
+    try:
+        spec = importlib.util.find_spec(name)
+    except Exception as exc:
+        return {"found": False, "origin": None, "locations": [], "error": "%s: %s" % (type(exc).__name__, exc)}
+    if spec is None:
+        return {"found": False, "origin": None, "locations": [], "error": None}
+    locations = list(spec.submodule_search_locations or [])
+    origin = spec.origin if spec.origin not in (None, "namespace") else None
+    return {"found": True, "origin": origin, "locations": locations, "error": None}
+
+
+def _site_packages():
+    paths = []
+    try:
+        paths.extend(site.getsitepackages())
+    except AttributeError:
+        pass
+    for key in ("purelib", "platlib"):
+        path = sysconfig.get_paths().get(key)
+        if path and path not in paths:
+            paths.append(path)
+    return paths
+
+
+def _start_method():
+    try:
+        import multiprocessing
+        return multiprocessing.get_start_method(allow_none=False)
+    except Exception:
+        return None
+
+
+def collect(arguments):
+    stdlib = sysconfig.get_paths().get("stdlib")
+    base_prefix = getattr(sys, "base_prefix", getattr(sys, "real_prefix", sys.prefix))
+    conda_meta = os.path.isdir(os.path.join(sys.prefix, "conda-meta"))
+    return {
+        "executable": sys.executable,
+        "version": list(sys.version_info[:3]),
+        "version_string": sys.version,
+        "implementation": platform.python_implementation(),
+        "pointer_bits": 8 * __import__("struct").calcsize("P"),
+        "prefix": sys.prefix,
+        "base_prefix": base_prefix,
+        "virtualenv": sys.prefix != base_prefix,
+        "conda": conda_meta,
+        # PEP 668: pip refuses to install into such an interpreter ("externally-managed-environment").
+        "externally_managed": bool(stdlib) and os.path.isfile(os.path.join(stdlib, "EXTERNALLY-MANAGED"))
+        and sys.prefix == base_prefix,
+        "stdlib": stdlib,
+        "site_packages": _site_packages(),
+        "user_site": getattr(site, "USER_SITE", None) if getattr(site, "ENABLE_USER_SITE", False) else None,
+        "sys_path": [entry if entry else os.getcwd() for entry in sys.path],
+        "cwd": os.getcwd(),
+        "marker_environment": _marker_environment(),
+        "environment_variables": dict(
+            (name, os.environ[name]) for name in ENVIRONMENT_VARIABLES if name in os.environ
+        ),
+        "apple": _apple(),
+        "multiprocessing_start_method": _start_method(),
+        "cpu_count": os.cpu_count(),
+        "module_origins": dict((name, _module_origin(name)) for name in arguments.get("modules", [])),
+    }

@@ -1,0 +1,80 @@
+# Probe "torch": imports torch and records its build and the devices it can use.
+import time
+
+
+def _attempt(function):
+    try:
+        return function(), None
+    except Exception as exc:
+        return None, "%s: %s" % (type(exc).__name__, exc)
+
+
+def _cuda(torch):
+    facts = {}
+    facts["available"], facts["available_error"] = _attempt(torch.cuda.is_available)
+    facts["device_count"], _ = _attempt(torch.cuda.device_count)
+    # get_arch_list() answers without a GPU (knowledge.md #12).
+    facts["arch_list"], facts["arch_list_error"] = _attempt(torch.cuda.get_arch_list)
+    devices = []
+    if facts["available"]:
+        for index in range(facts["device_count"] or 0):
+            properties, error = _attempt(lambda: torch.cuda.get_device_properties(index))
+            if properties is None:
+                devices.append({"index": index, "error": error})
+                continue
+            devices.append({
+                "index": index,
+                "name": properties.name,
+                "capability": [properties.major, properties.minor],
+                "total_memory_mb": int(properties.total_memory // (1024 * 1024)),
+            })
+    facts["devices"] = devices
+    cudnn = torch.backends.cudnn
+    facts["cudnn_available"], facts["cudnn_error"] = _attempt(cudnn.is_available)
+    facts["cudnn_version"] = None
+    if facts["cudnn_available"]:
+        # Loads libcudnn: a wrong one on LD_LIBRARY_PATH fails here (knowledge.md #14).
+        facts["cudnn_version"], facts["cudnn_error"] = _attempt(cudnn.version)
+    return facts
+
+
+def _mps(torch):
+    backend = getattr(torch.backends, "mps", None)
+    if backend is None:
+        return {"built": False, "available": False, "error": None}
+    built, error = _attempt(backend.is_built)
+    available, available_error = _attempt(backend.is_available)
+    return {"built": built, "available": available, "error": error or available_error}
+
+
+def _xpu(torch):
+    module = getattr(torch, "xpu", None)
+    if module is None:
+        return {"available": False, "device_count": 0}
+    available, error = _attempt(module.is_available)
+    count, _ = _attempt(module.device_count)
+    return {"available": available, "device_count": count, "error": error}
+
+
+def collect(arguments):
+    started = time.time()
+    try:
+        import torch
+    except BaseException as exc:
+        return {"importable": False, "error": _doctor_error(exc), "import_seconds": time.time() - started}
+    import_seconds = time.time() - started
+    version = getattr(torch, "version", None)
+    return {
+        "importable": True,
+        "import_seconds": import_seconds,
+        "file": getattr(torch, "__file__", None),
+        "version": getattr(torch, "__version__", None),
+        "cuda_version": getattr(version, "cuda", None),
+        "hip_version": getattr(version, "hip", None),
+        "xpu_version": getattr(version, "xpu", None),
+        "debug": getattr(version, "debug", None),
+        "num_threads": torch.get_num_threads(),
+        "cuda": _cuda(torch),
+        "mps": _mps(torch),
+        "xpu": _xpu(torch),
+    }

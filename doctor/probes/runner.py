@@ -1,0 +1,175 @@
+"""Runs probe programs in child processes of the target interpreter and turns every outcome into data.
+
+A crash, a hang, a non-zero exit or unparsable output becomes a ``ProbeOutcome`` with a status and a
+reason; nothing here raises because the target environment is broken.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from typing import Any, Dict, Mapping, Optional, Sequence
+
+from doctor.probes import ProbeSpec
+
+STDERR_TAIL_CHARS = 2000
+# After a kill, how long to wait for the pipes to close (a grandchild that left the process group
+# can hold them open forever).
+DRAIN_AFTER_KILL_S = 2.0
+
+OK = "ok"
+FAILED = "failed"
+CRASHED = "crashed"
+TIMEOUT = "timeout"
+GARBAGE = "garbage"
+NOT_STARTED = "not-started"
+SKIPPED = "skipped"
+
+# Windows reports a crashed process as an NTSTATUS exit code rather than a signal.
+_WINDOWS_CRASHES = {0xC0000005: "an access violation", 0xC00000FD: "a stack overflow", 0xC0000409: "a buffer overrun"}
+
+
+@dataclass(frozen=True)
+class ProbeOutcome:
+    """What one probe produced. ``data`` is the probe's answer when ``status`` is ``ok``."""
+
+    name: str
+    status: str
+    data: Optional[Dict[str, Any]]
+    reason: Optional[str]
+    stderr_tail: str
+    duration_s: float
+    peak_rss_kb: Optional[int]
+    returncode: Optional[int]
+
+    @property
+    def ok(self) -> bool:
+        return self.status == OK
+
+    def to_dict(self) -> Dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> "ProbeOutcome":
+        return cls(
+            name=str(raw["name"]),
+            status=str(raw["status"]),
+            data=raw.get("data"),
+            reason=raw.get("reason"),
+            stderr_tail=str(raw.get("stderr_tail") or ""),
+            duration_s=float(raw.get("duration_s") or 0.0),
+            peak_rss_kb=raw.get("peak_rss_kb"),
+            returncode=raw.get("returncode"),
+        )
+
+
+def skipped_outcome(name: str, reason: str) -> ProbeOutcome:
+    return ProbeOutcome(name, SKIPPED, None, reason, "", 0.0, None, None)
+
+
+def _tail(raw: bytes) -> str:
+    return raw.decode("utf-8", "replace")[-STDERR_TAIL_CHARS:]
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "no error output"
+
+
+def _kill(process: "subprocess.Popen[bytes]") -> None:
+    try:
+        if os.name == "posix":
+            os.killpg(process.pid, signal.SIGKILL)
+        else:
+            process.kill()
+    except (ProcessLookupError, PermissionError, OSError):
+        pass
+
+
+def _crash_reason(name: str, returncode: int) -> Optional[str]:
+    if returncode < 0:
+        try:
+            signal_name = signal.Signals(-returncode).name
+        except ValueError:
+            signal_name = "signal %d" % -returncode
+        return "probe %s crashed with %s" % (name, signal_name)
+    if os.name == "nt" and returncode & 0xFFFFFFFF in _WINDOWS_CRASHES:
+        return "probe %s crashed with %s" % (name, _WINDOWS_CRASHES[returncode & 0xFFFFFFFF])
+    return None
+
+
+def run_probe(
+    spec: ProbeSpec,
+    python: str,
+    cwd: str,
+    env: Mapping[str, str],
+    arguments: Optional[Mapping[str, Any]] = None,
+) -> ProbeOutcome:
+    """Run one probe with ``python -c`` in ``cwd`` (so ``cwd`` is on ``sys.path``, as in a notebook)."""
+    command = [python, "-c", spec.program, json.dumps(dict(arguments or {}))]
+    started = time.monotonic()
+
+    def outcome(status: str, reason: Optional[str], stderr: str = "", data=None, rss=None, code=None):
+        return ProbeOutcome(spec.name, status, data, reason, stderr, time.monotonic() - started, rss, code)
+
+    try:
+        process = subprocess.Popen(
+            command,
+            cwd=cwd,
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=(os.name == "posix"),
+        )
+    except OSError as exc:
+        return outcome(NOT_STARTED, "probe %s could not start %s: %s" % (spec.name, python, exc.strerror or exc))
+    try:
+        stdout, stderr = process.communicate(timeout=spec.timeout_s)
+    except subprocess.TimeoutExpired:
+        _kill(process)
+        try:
+            stdout, stderr = process.communicate(timeout=DRAIN_AFTER_KILL_S)
+        except subprocess.TimeoutExpired:
+            stdout, stderr = b"", b""
+        return outcome(
+            TIMEOUT, "probe %s did not finish within %g s" % (spec.name, spec.timeout_s), _tail(stderr or b"")
+        )
+    stderr_tail = _tail(stderr)
+    crash = _crash_reason(spec.name, process.returncode)
+    if crash:
+        return outcome(CRASHED, crash, stderr_tail, code=process.returncode)
+    if process.returncode != 0:
+        reason = "probe %s failed (exit %d): %s" % (spec.name, process.returncode, _last_line(stderr_tail))
+        return outcome(FAILED, reason, stderr_tail, code=process.returncode)
+    try:
+        payload = json.loads(stdout.decode("utf-8"))
+        data = payload["data"]
+        if not isinstance(data, dict):
+            raise TypeError("data is not an object")
+    except (ValueError, KeyError, TypeError) as exc:
+        shown = stdout[:80].decode("utf-8", "replace")
+        reason = "probe %s printed output that is not its JSON answer (%s): %r" % (spec.name, exc, shown)
+        return outcome(GARBAGE, reason, stderr_tail, code=0)
+    return outcome(OK, None, stderr_tail, data=data, rss=payload.get("peak_rss_kb"), code=0)
+
+
+def run_probes(
+    specs: Sequence[ProbeSpec],
+    python: str,
+    cwd: str,
+    env: Mapping[str, str],
+    arguments: Mapping[str, Mapping[str, Any]],
+) -> Dict[str, ProbeOutcome]:
+    """Run independent probes concurrently; the slowest one sets the wall time."""
+    if not specs:
+        return {}
+    with ThreadPoolExecutor(max_workers=len(specs)) as pool:
+        futures = {
+            spec.name: pool.submit(run_probe, spec, python, cwd, env, arguments.get(spec.name))
+            for spec in specs
+        }
+        return {name: future.result() for name, future in futures.items()}

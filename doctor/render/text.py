@@ -1,0 +1,117 @@
+"""The terminal report: findings grouped by topic, problems first, each with its evidence and fix.
+
+Colour and symbols live here alone: ✓ i ! ✗ - on a terminal, ASCII when the output is not a terminal
+or NO_COLOR is set (https://no-color.org).
+"""
+
+import os
+from dataclasses import dataclass
+from typing import Dict, List, TextIO
+
+from doctor.findings import ERROR, INFO, OK, SEVERITY, SKIPPED, WARNING, Finding
+from doctor.report import Report
+
+DETAIL_LINES = 12
+
+
+@dataclass(frozen=True)
+class Style:
+    unicode: bool
+    color: bool
+
+    @classmethod
+    def for_stream(cls, stream: TextIO) -> "Style":
+        terminal = hasattr(stream, "isatty") and stream.isatty()
+        plain = not terminal or "NO_COLOR" in os.environ
+        return cls(unicode=not plain, color=not plain)
+
+
+_SYMBOLS = {OK: ("✓", "[ok]"), INFO: ("i", "[i]"), WARNING: ("!", "[!]"), ERROR: ("✗", "[x]"), SKIPPED: ("-", "[-]")}
+_COLORS = {OK: "32", INFO: "36", WARNING: "33", ERROR: "31", SKIPPED: "2"}
+
+
+def _paint(style: Style, status: str, text: str) -> str:
+    return "\033[%sm%s\033[0m" % (_COLORS[status], text) if style.color else text
+
+
+def symbol(style: Style, status: str) -> str:
+    unicode_symbol, ascii_symbol = _SYMBOLS[status]
+    return _paint(style, status, unicode_symbol if style.unicode else ascii_symbol)
+
+
+def _shorten(detail: str, verbose: bool) -> List[str]:
+    lines = detail.rstrip().splitlines()
+    if verbose or len(lines) <= DETAIL_LINES:
+        return lines
+    return ["... (%d more lines with -v)" % (len(lines) - DETAIL_LINES)] + lines[-DETAIL_LINES:]
+
+
+def _finding_lines(finding: Finding, style: Style, verbose: bool) -> List[str]:
+    lines = ["  %s %s: %s" % (symbol(style, finding.status), finding.id, finding.title)]
+    shows_evidence = finding.status in (ERROR, WARNING) or verbose
+    if shows_evidence and finding.detail:
+        lines += ["      " + line for line in _shorten(finding.detail, verbose)]
+    if shows_evidence and finding.fix:
+        lines.append("      fix: " + finding.fix.text)
+        lines += ["        $ " + command for command in finding.fix.commands]
+    if shows_evidence:
+        lines += ["      see " + link for link in finding.links]
+    return lines
+
+
+def summary_line(report: Report) -> str:
+    counts = report.counts()
+    parts = []
+    for status, word in ((ERROR, "error"), (WARNING, "warning"), (OK, "ok"), (INFO, "info"), (SKIPPED, "skipped")):
+        if counts[status]:
+            plural = "s" if counts[status] != 1 and status in (ERROR, WARNING) else ""
+            parts.append("%d %s%s" % (counts[status], word, plural))
+    seconds = report.timings.get("collect_s", 0.0) + report.timings.get("checks_s", 0.0)
+    return "%s in %.1f s" % (", ".join(parts) or "no findings", seconds)
+
+
+def _heading(report: Report) -> List[str]:
+    env = report.environment()
+    facts = [
+        "Python %s" % env["python"] if env.get("python") else "Python ?",
+        "%s %s" % (env.get("os") or "?", env.get("machine") or ""),
+        "torch %s (%s)" % (env["torch"], env["torch_flavour"]) if env.get("torch") else "no torch",
+        "lesson %d" % report.facts.lesson,
+    ]
+    if report.facts.quick:
+        facts.append("quick")
+    return ["dl-doctor %s · %s" % (report.tool_version, " · ".join(f.strip() for f in facts)),
+            str(env.get("python_executable") or report.facts.python)]
+
+
+def _timing_lines(report: Report) -> List[str]:
+    from tabulate import tabulate
+
+    rows = [
+        (name, "%.2f" % seconds, report.facts.outcome(name).status, report.timings["probe_peak_rss_kb"].get(name))
+        for name, seconds in report.timings.get("probes_s", {}).items()
+    ]
+    table = tabulate(rows, headers=("probe", "seconds", "status", "peak RSS kB"))
+    return ["", "timings"] + ["  " + line for line in table.splitlines()]
+
+
+def render_text(report: Report, style: Style, verbose: bool = False) -> str:
+    if not style.unicode:
+        heading = [line.replace("·", "|") for line in _heading(report)]
+    else:
+        heading = _heading(report)
+    groups: Dict[str, List[Finding]] = {}
+    for finding in report.findings:
+        if finding.status == SKIPPED and not verbose:
+            continue
+        groups.setdefault(finding.category, []).append(finding)
+    ordered = sorted(groups.items(), key=lambda item: (-max(SEVERITY[f.status] for f in item[1]), item[0]))
+    lines = heading
+    for category, findings in ordered:
+        lines += ["", category]
+        for finding in sorted(findings, key=lambda f: (-SEVERITY[f.status], f.id)):
+            lines += _finding_lines(finding, style, verbose)
+    if verbose:
+        lines += _timing_lines(report)
+    lines += ["", summary_line(report)]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,103 @@
+"""The Report: findings, the facts they came from, timings and the tool's identity, as one value
+that renderers read and that survives JSON (``schema_version`` is the machine contract)."""
+
+import platform
+import time
+from dataclasses import dataclass
+from typing import Any, Dict, List, Mapping, Optional, Sequence
+
+import doctor
+from doctor.collect import Target, collect_facts
+from doctor.engine import run_checks
+from doctor.facts import Facts
+from doctor.findings import ERROR, SEVERITY, WARNING, Finding
+from doctor.registry import CheckSpec, registered_checks
+
+REPORT_SCHEMA_VERSION = 1
+TOOL_NAME = "dl-doctor"
+
+
+@dataclass(frozen=True)
+class Report:
+    findings: Sequence[Finding]
+    facts: Facts
+    timings: Mapping[str, Any]
+    tool_version: str = doctor.__version__
+    schema_version: int = REPORT_SCHEMA_VERSION
+
+    def counts(self) -> Dict[str, int]:
+        counts = {status: 0 for status in SEVERITY}
+        for finding in self.findings:
+            counts[finding.status] += 1
+        return counts
+
+    def exit_code(self, strict: bool = False) -> int:
+        """0 when nothing is wrong, 1 for errors (or warnings under ``strict``)."""
+        counts = self.counts()
+        return 1 if counts[ERROR] or (strict and counts[WARNING]) else 0
+
+    def environment(self) -> Dict[str, Any]:
+        return describe_environment(self.facts)
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {
+            "schema_version": self.schema_version,
+            "tool": {"name": TOOL_NAME, "version": self.tool_version},
+            "environment": self.environment(),
+            "summary": self.counts(),
+            "findings": [finding.to_dict() for finding in self.findings],
+            "facts": self.facts.to_dict(),
+            "timings": dict(self.timings),
+        }
+
+
+def describe_environment(facts: Facts) -> Dict[str, Any]:
+    """A short description of the examined environment, for headings and matrix labels."""
+    python = facts.data("python") or {}
+    markers = python.get("marker_environment") or {}
+    build = facts.derived.torch_build
+    imports = facts.data("imports") or {}
+    return {
+        "python": markers.get("python_full_version"),
+        "python_executable": python.get("executable") or facts.python,
+        "os": markers.get("platform_system"),
+        "machine": markers.get("platform_machine"),
+        "torch": build.version if build else None,
+        "torch_flavour": build.flavour if build else None,
+        "fastai_device": imports.get("fastai_default_device"),
+        "gpus": [gpu.get("name") for gpu in facts.derived.nvidia_gpus],
+    }
+
+
+def diagnose(
+    target: Target,
+    lesson: int,
+    quick: bool = False,
+    facts: Optional[Facts] = None,
+    checks: Optional[List[CheckSpec]] = None,
+) -> Report:
+    """Collect (unless ``facts`` are given), run every check, and return the Report."""
+    started = time.perf_counter()
+    if facts is None:
+        facts = collect_facts(target, lesson, quick)
+    collected = time.perf_counter()
+    findings, check_timings = run_checks(checks if checks is not None else registered_checks(), facts)
+    ordered = sorted(findings, key=lambda f: (-SEVERITY[f.status], f.category, f.id))
+    timings = {
+        "collect_s": collected - started,
+        "checks_s": time.perf_counter() - collected,
+        "probes_s": {name: outcome.duration_s for name, outcome in facts.probes.items()},
+        "probe_peak_rss_kb": {name: outcome.peak_rss_kb for name, outcome in facts.probes.items()},
+        "checks": check_timings,
+        "doctor_peak_rss_kb": _own_peak_rss_kb(),
+    }
+    return Report(findings=ordered, facts=facts, timings=timings)
+
+
+def _own_peak_rss_kb() -> Optional[int]:
+    try:
+        import resource
+    except ImportError:
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(peak // 1024 if platform.system() == "Darwin" else peak)
