@@ -34,7 +34,8 @@ def explain_import_error(facts, error_info) -> Explanation:
     text = error_info.get("traceback", "") + "\n" + message
     files = error_info.get("files") or []
 
-    shadows = [path for path in shadowing_files(facts) if path in files or any(f.startswith(path) for f in files)]
+    shadows = [path for path in shadowing_files(facts)
+               if path in text or any(f.startswith(path) for f in files)]
     if shadows or "partially initialized module" in text:
         where = shadows[0] if shadows else "a local file"
         # A local torch.py or fastai.py gives circular-import and missing-attribute errors (knowledge.md #30).

@@ -53,8 +53,9 @@ def requirement_problems(facts):
 
 
 def _describe(dist, requirement, installed):
+    """In pip check's own words, so the two can be compared line for line."""
     if installed is None:
-        return "%s %s requires %s, which is not installed." % (dist.name, dist.version, requirement)
+        return "%s %s requires %s, which is not installed." % (dist.name, dist.version, requirement.name)
     return "%s %s has requirement %s, but you have %s %s." % (
         dist.name, dist.version, requirement, requirement.name, installed)
 

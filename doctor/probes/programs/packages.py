@@ -109,7 +109,10 @@ ANTIALIAS_SCAN = {"fastai": "fastai", "fastbook": "fastbook"}
 
 
 def collect(arguments):
-    from importlib import metadata
+    try:
+        from importlib import metadata  # novermin (3.8+; older interpreters may have the backport)
+    except ImportError:
+        import importlib_metadata as metadata
 
     distributions = []
     broken = []

@@ -63,6 +63,17 @@ def collect(arguments):
     except BaseException as exc:
         return {"importable": False, "error": _doctor_error(exc), "import_seconds": time.time() - started}
     import_seconds = time.time() - started
+    try:
+        return _describe(torch, import_seconds)
+    except Exception as exc:
+        # Something named torch imported but is not torch as expected (a local torch.py, a broken install).
+        error = _doctor_error(exc)
+        error["files"].append(getattr(torch, "__file__", None) or "")
+        return {"importable": False, "error": error, "import_seconds": import_seconds,
+                "file": getattr(torch, "__file__", None)}
+
+
+def _describe(torch, import_seconds):
     version = getattr(torch, "version", None)
     return {
         "importable": True,

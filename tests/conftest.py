@@ -1,0 +1,86 @@
+"""Shared fixtures. The real end-to-end run (probes importing torch and fastai for real) is expensive,
+so one session-scoped run serves every test that reads its report."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+HEAVY_MODULES = ("torch", "torchvision", "fastai", "numpy", "ipywidgets")
+
+# Runs the CLI in a fresh interpreter, then records what the doctor's own process imported and
+# whether it changed its own environment: the parent must do neither.
+_DRIVER = textwrap.dedent(
+    """
+    import json, os, sys
+    before = dict(os.environ)
+    from doctor.cli import main
+    code = main(sys.argv[2:])
+    heavy = sorted(name for name in sys.modules if name.split(".")[0] in %r)
+    with open(sys.argv[1], "w") as handle:
+        json.dump({"exit_code": code, "heavy_modules": heavy, "environ_changed": dict(os.environ) != before}, handle)
+    """
+    % (HEAVY_MODULES,)
+)
+
+
+def run_cli(*arguments, cwd=None, env=None, timeout=300):
+    """Run ``python -m doctor`` in a real child process."""
+    return subprocess.run(
+        [sys.executable, "-m", "doctor", *arguments],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
+    )
+
+
+@pytest.fixture(scope="session")
+def real_check(tmp_path_factory):
+    """One real ``dl-doctor check --format json`` on this interpreter, and what its process did."""
+    folder = tmp_path_factory.mktemp("real-check")
+    report_path = folder / "report.json"
+    side_path = folder / "side.json"
+    completed = subprocess.run(
+        [sys.executable, "-c", _DRIVER, str(side_path), "check", "--format", "json", "--output", str(report_path)],
+        cwd=str(folder), capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL,
+    )
+    assert side_path.exists(), completed.stderr
+    return {
+        "report": json.loads(report_path.read_text()),
+        "report_path": report_path,
+        "process": json.loads(side_path.read_text()),
+        "stdout": completed.stdout,
+        "stderr": completed.stderr,
+    }
+
+
+def make_venv(folder: Path) -> Path:
+    """A real, empty virtual environment (no pip: instant); returns its interpreter."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(folder)], check=True, timeout=120)
+    python = folder / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    return python
+
+
+def site_packages(python: Path) -> Path:
+    out = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                         capture_output=True, text=True, check=True, timeout=60)
+    return Path(out.stdout.strip())
+
+
+def install_fake_distribution(site: Path, name: str, version: str, requires=(), files=None):
+    """Real metadata (and optionally module files) for a distribution, written as pip would lay it out."""
+    info = site / ("%s-%s.dist-info" % (name.replace("-", "_"), version))
+    info.mkdir(parents=True)
+    lines = ["Metadata-Version: 2.1", "Name: %s" % name, "Version: %s" % version]
+    lines += ["Requires-Dist: %s" % requirement for requirement in requires]
+    (info / "METADATA").write_text("\n".join(lines) + "\n\nA long description.\n")
+    (info / "INSTALLER").write_text("pip\n")
+    for relative, content in (files or {}).items():
+        path = site / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(content))
+    record = [str(Path(relative)) + ",," for relative in (files or {})]
+    (info / "RECORD").write_text("\n".join(record) + "\n")
+    return info

@@ -1,0 +1,157 @@
+"""Fact fixtures: ``make_facts(**overrides)`` builds the Facts of a healthy course machine (Linux,
+Python 3.11, a CUDA build of torch 2.14.1 on one H100, fastai 2.8.12) and lets a test change only
+what it is about."""
+
+import copy
+from typing import Any, Dict, Mapping, Optional
+
+from doctor.facts import Facts, assemble_facts
+from doctor.probes.runner import ProbeOutcome, skipped_outcome
+
+PYTHON = "/opt/course/bin/python"
+SITE = "/opt/course/lib/python3.11/site-packages"
+
+_DISTRIBUTIONS = {
+    "torch": ("2.14.1", ["filelock", "typing-extensions>=4.10.0", "numpy; extra == \"opt\""], ">=3.10"),
+    "torchvision": ("0.29.1", ["numpy", "torch>=2.14.0", "pillow!=8.3.*,>=5.3.0"], ">=3.10"),
+    "fastai": ("2.8.12", ["torch<3,>=1.10", "torchvision>=0.11", "fastcore>=2.2.22", "pillow>=9.0.0",
+                          "pip; extra == \"dev\""], ">=3.10"),
+    "fastcore": ("2.2.41", ["packaging"], ">=3.10"),
+    "numpy": ("2.4.6", [], ">=3.11"),
+    "pillow": ("13.0.0", [], ">=3.10"),
+    "ipywidgets": ("8.1.9", ["jupyterlab_widgets~=3.0.15", "widgetsnbextension~=4.0.14"], ">=3.7"),
+    "jupyterlab-widgets": ("3.0.17", [], ">=3.7"),
+    "widgetsnbextension": ("4.0.16", [], ">=3.7"),
+    "filelock": ("4.3.1", [], None),
+    "typing-extensions": ("4.16.0", [], None),
+    "packaging": ("26.2", [], None),
+}
+
+_MARKERS = {
+    "implementation_name": "cpython", "implementation_version": "3.11.7", "os_name": "posix",
+    "platform_machine": "x86_64", "platform_release": "6.1.0", "platform_system": "Linux",
+    "platform_version": "#1 SMP", "python_full_version": "3.11.7", "platform_python_implementation": "CPython",
+    "python_version": "3.11", "sys_platform": "linux",
+}
+
+
+def _default_data() -> Dict[str, Dict[str, Any]]:
+    return {
+        "python": {
+            "executable": PYTHON, "version": [3, 11, 7], "version_string": "3.11.7", "implementation": "CPython",
+            "pointer_bits": 64, "prefix": "/opt/course", "base_prefix": "/usr", "virtualenv": True,
+            "conda": False, "externally_managed": False, "stdlib": "/usr/lib/python3.11",
+            "site_packages": [SITE], "user_site": None, "sys_path": ["/home/learner", SITE],
+            "cwd": "/home/learner", "marker_environment": dict(_MARKERS), "environment_variables": {},
+            "apple": None, "multiprocessing_start_method": "fork", "cpu_count": 8,
+            "module_origins": {
+                "torch": {"found": True, "origin": SITE + "/torch/__init__.py", "locations": [SITE + "/torch"],
+                          "error": None},
+                "numpy": {"found": True, "origin": SITE + "/numpy/__init__.py", "locations": [SITE + "/numpy"],
+                          "error": None},
+            },
+        },
+        "packages": {
+            "distributions": [
+                {"name": name, "version": version, "requires": requires, "requires_python": requires_python,
+                 "location": SITE, "editable": False, "top_level": [name.replace("-", "_")]}
+                for name, (version, requires, requires_python) in _DISTRIBUTIONS.items()
+            ],
+            "broken": [],
+            "version_modules": {
+                "torch": {"__version__": "2.14.1+cu130", "cuda": "13.0", "hip": None, "xpu": None},
+                "torchvision": {"__version__": "0.29.1+cu130"},
+            },
+            "antialias_users": {"fastai": []},
+        },
+        "hardware": {
+            "nvidia": {"source": "nvml", "driver_version": "580.95.05", "error": None, "gpus": [
+                {"index": 0, "name": "NVIDIA H100 80GB HBM3", "uuid": "GPU-1234", "compute_capability": "9.0",
+                 "memory_total_mb": 81559}]},
+            "cpu_model": "x86", "machine": "x86_64", "system": "Linux",
+        },
+        "torch": {
+            "importable": True, "import_seconds": 1.5, "file": SITE + "/torch/__init__.py",
+            "version": "2.14.1+cu130", "cuda_version": "13.0", "hip_version": None, "xpu_version": None,
+            "debug": False, "num_threads": 8,
+            "cuda": {"available": True, "available_error": None, "device_count": 1,
+                     "arch_list": ["sm_75", "sm_80", "sm_86", "sm_90", "sm_100", "sm_120"], "arch_list_error": None,
+                     "devices": [{"index": 0, "name": "NVIDIA H100 80GB HBM3", "capability": [9, 0],
+                                  "total_memory_mb": 81559}],
+                     "cudnn_available": True, "cudnn_error": None, "cudnn_version": 92400},
+            "mps": {"built": False, "available": False, "error": None},
+            "xpu": {"available": False, "device_count": 0, "error": None},
+        },
+        "imports": {
+            "statements": [
+                {"statement": "from fastai.vision.all import *", "required": True, "ok": True, "seconds": 4.0,
+                 "error": None},
+                {"statement": "import ddgs", "required": False, "ok": True, "seconds": 0.1, "error": None},
+            ],
+            "fastai_default_device": "cuda:0", "fastai_default_device_error": None,
+        },
+    }
+
+
+def _merge(base: Dict[str, Any], changes: Mapping[str, Any]) -> Dict[str, Any]:
+    merged = copy.deepcopy(base)
+    for key, value in changes.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def ok_outcome(name: str, data: Dict[str, Any]) -> ProbeOutcome:
+    return ProbeOutcome(name, "ok", data, None, "", 0.1, 20000, 0)
+
+
+def failed_outcome(name: str, status: str = "crashed", reason: Optional[str] = None, stderr: str = "") -> ProbeOutcome:
+    return ProbeOutcome(name, status, None, reason or "probe %s crashed with SIGSEGV" % name, stderr, 0.1, None, -11)
+
+
+def make_facts(
+    *,
+    python: Optional[Mapping[str, Any]] = None,
+    packages: Optional[Mapping[str, Any]] = None,
+    hardware: Optional[Mapping[str, Any]] = None,
+    torch: Optional[Mapping[str, Any]] = None,
+    imports: Optional[Mapping[str, Any]] = None,
+    distributions: Optional[Mapping[str, Any]] = None,
+    outcomes: Optional[Mapping[str, ProbeOutcome]] = None,
+    quick: bool = False,
+    lesson: int = 1,
+) -> Facts:
+    """Healthy defaults, with each probe's answer deep-merged with the matching keyword.
+
+    ``distributions`` edits the installed set: ``{"numpy": "1.26.4"}`` sets a version, ``{"fastai": None}``
+    uninstalls, ``{"x": {"version": "1", "requires": [...]}}`` adds or replaces a whole record.
+    ``outcomes`` replaces probe outcomes outright (a crash, a timeout); ``quick`` skips torch and imports.
+    """
+    data = _default_data()
+    for name, change in (("python", python), ("packages", packages), ("hardware", hardware),
+                         ("torch", torch), ("imports", imports)):
+        if change:
+            data[name] = _merge(data[name], change)
+    if distributions:
+        records = {record["name"]: record for record in data["packages"]["distributions"]}
+        for name, change in distributions.items():
+            if change is None:
+                records.pop(name, None)
+            elif isinstance(change, str):
+                records[name] = dict(records.get(name) or _record(name), version=change)
+            else:
+                records[name] = dict(records.get(name) or _record(name), **change)
+        data["packages"]["distributions"] = list(records.values())
+    probes = {name: ok_outcome(name, answer) for name, answer in data.items()}
+    if quick:
+        probes["torch"] = skipped_outcome("torch", "not run with --quick")
+        probes["imports"] = skipped_outcome("imports", "not run with --quick")
+    probes.update(outcomes or {})
+    return assemble_facts(PYTHON, "/home/learner", quick, lesson, probes)
+
+
+def _record(name: str) -> Dict[str, Any]:
+    return {"name": name, "version": "1.0", "requires": [], "requires_python": None, "location": SITE,
+            "editable": False, "top_level": [name]}

@@ -1,0 +1,170 @@
+"""Probes run for real in child processes: the built-in ones on this interpreter, and simulated
+crashes, hangs, garbage and failures that must become outcomes, never exceptions."""
+
+import json
+import os
+import sys
+import textwrap
+from importlib import metadata
+
+import pytest
+
+from doctor.collect import Target, collect_facts, probe_arguments, probe_environment
+from doctor.probes import ProbeSpec, builtin_probes, program_from_source
+from doctor.probes.runner import run_probe, run_probes
+
+BUILTIN = {spec.name: spec for spec in builtin_probes()}
+
+
+def simulated(body, timeout_s=30.0, name="simulated"):
+    return ProbeSpec(name, program_from_source(textwrap.dedent(body)), timeout_s, True, "a test probe")
+
+
+def run(spec, cwd, arguments=None, python=sys.executable):
+    return run_probe(spec, python, str(cwd), probe_environment(), arguments)
+
+
+def test_python_probe_describes_this_interpreter(tmp_path):
+    outcome = run(BUILTIN["python"], tmp_path, probe_arguments(1)["python"])
+    assert outcome.ok, outcome.reason
+    data = outcome.data
+    assert data["version"] == list(sys.version_info[:3])
+    assert os.path.realpath(data["executable"]) == os.path.realpath(sys.executable)
+    assert data["cwd"] == str(tmp_path)
+    assert data["marker_environment"]["python_version"] == "%d.%d" % sys.version_info[:2]
+    assert data["module_origins"]["numpy"]["found"] is True
+
+
+def test_python_probe_sees_the_working_directory_first_as_a_notebook_does(tmp_path):
+    (tmp_path / "torch.py").write_text("raise SystemExit('the local torch.py was executed')\n")
+    outcome = run(BUILTIN["python"], tmp_path, probe_arguments(1)["python"])
+    assert outcome.ok, outcome.reason
+    assert outcome.data["module_origins"]["torch"]["origin"] == str(tmp_path / "torch.py")
+
+
+def test_packages_probe_reads_versions_and_requirements_without_importing(tmp_path):
+    outcome = run(BUILTIN["packages"], tmp_path)
+    assert outcome.ok, outcome.reason
+    found = {d["name"].lower(): d for d in outcome.data["distributions"]}
+    assert found["packaging"]["version"] == metadata.version("packaging")
+    assert sorted(found["fastai"]["requires"]) == sorted(metadata.requires("fastai"))
+    assert found["fastai"]["requires_python"] == metadata.metadata("fastai")["Requires-Python"]
+    torch_module = outcome.data["version_modules"]["torch"]
+    assert torch_module["__version__"].startswith(metadata.version("torch"))
+
+
+def test_hardware_probe_answers_without_a_gpu_or_nvidia_smi(tmp_path):
+    outcome = run(BUILTIN["hardware"], tmp_path)
+    assert outcome.ok, outcome.reason
+    nvidia = outcome.data["nvidia"]
+    assert isinstance(nvidia["gpus"], list)
+    if not nvidia["gpus"]:
+        assert nvidia["error"]
+
+
+def test_probe_survives_library_output_on_stdout_from_python_and_from_c(tmp_path):
+    spec = simulated("""
+        def collect(arguments):
+            print("chatter from a library")
+            os.write(1, b"chatter written straight to fd 1\\n")
+            return {"answer": 42}
+    """)
+    outcome = run(spec, tmp_path)
+    assert outcome.ok, outcome.reason
+    assert outcome.data == {"answer": 42}
+    assert "chatter written straight to fd 1" in outcome.stderr_tail
+
+
+def test_crash_becomes_an_outcome_with_the_signal(tmp_path):
+    spec = simulated("""
+        def collect(arguments):
+            sys.stderr.write("about to fall over\\n")
+            sys.stderr.flush()
+            import signal
+            os.kill(os.getpid(), signal.SIGSEGV)
+    """)
+    outcome = run(spec, tmp_path)
+    assert outcome.status == "crashed"
+    assert "SIGSEGV" in outcome.reason
+    assert "about to fall over" in outcome.stderr_tail
+
+
+def test_exception_becomes_a_failed_outcome_naming_the_error(tmp_path):
+    outcome = run(simulated("def collect(arguments):\n    raise RuntimeError('boom in the probe')\n"), tmp_path)
+    assert outcome.status == "failed"
+    assert "RuntimeError: boom in the probe" in outcome.reason
+    assert outcome.returncode == 1
+
+
+def test_garbage_output_becomes_an_outcome(tmp_path):
+    spec = ProbeSpec("garbage", "print('this is not json')", 30.0, True, "prints garbage")
+    outcome = run(spec, tmp_path)
+    assert outcome.status == "garbage"
+    assert "this is not json" in outcome.reason
+
+
+@pytest.mark.skipif(os.name != "posix", reason="process groups are POSIX")
+def test_hang_is_killed_with_its_children_at_the_timeout(tmp_path):
+    pid_file = tmp_path / "grandchild.pid"
+    spec = simulated(
+        """
+        def collect(arguments):
+            import subprocess, threading
+            child = subprocess.Popen([sys.executable, "-c", "import threading; threading.Event().wait()"])
+            with open(%r, "w") as handle:
+                handle.write(str(child.pid))
+            threading.Event().wait()
+        """ % str(pid_file),
+        timeout_s=3.0,
+    )
+    outcome = run(spec, tmp_path)
+    assert outcome.status == "timeout"
+    assert "did not finish within 3 s" in outcome.reason
+    grandchild = int(pid_file.read_text())
+    assert not _alive(grandchild)
+
+
+def _alive(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as handle:
+            return handle.read().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_missing_interpreter_is_an_outcome(tmp_path):
+    outcome = run(BUILTIN["python"], tmp_path, python=str(tmp_path / "no-such-python"))
+    assert outcome.status == "not-started"
+    assert "could not start" in outcome.reason
+
+
+def test_independent_probes_run_concurrently(tmp_path):
+    # Each waits for the other's marker file: run one after the other, the first would time out.
+    def waiter(mine, theirs):
+        return simulated(
+            """
+            def collect(arguments):
+                import time
+                open(%r, "w").close()
+                deadline = time.time() + 20
+                while not os.path.exists(%r):
+                    if time.time() > deadline:
+                        raise RuntimeError("the other probe never started")
+                    time.sleep(0.01)
+                return {"met": True}
+            """ % (str(tmp_path / mine), str(tmp_path / theirs)),
+            name=mine,
+        )
+
+    outcomes = run_probes([waiter("a", "b"), waiter("b", "a")], sys.executable, str(tmp_path),
+                          probe_environment(), {})
+    assert {name: o.status for name, o in outcomes.items()} == {"a": "ok", "b": "ok"}
+
+
+def test_quick_collection_runs_only_metadata_probes(tmp_path):
+    facts = collect_facts(Target(python=sys.executable, cwd=str(tmp_path)), lesson=1, quick=True)
+    assert facts.outcome("torch").status == "skipped"
+    assert facts.outcome("imports").status == "skipped"
+    assert all(facts.outcome(name).ok for name in ("python", "packages", "hardware"))
+    # Without importing torch, the build still comes from torch/version.py.
+    assert facts.derived.torch_build.source == "version.py"
