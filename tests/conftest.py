@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -84,3 +85,20 @@ def install_fake_distribution(site: Path, name: str, version: str, requires=(), 
     record = [str(Path(relative)) + ",," for relative in (files or {})]
     (info / "RECORD").write_text("\n".join(record) + "\n")
     return info
+
+
+def wait_for(condition, limit_s=60.0):
+    """Poll until ``condition`` holds; fails the test past ``limit_s``."""
+    deadline = time.monotonic() + limit_s
+    while not condition():
+        assert time.monotonic() < deadline, "condition never held"
+        time.sleep(0.05)
+
+
+def process_alive(pid):
+    """Whether a process exists and is not a zombie (Linux /proc)."""
+    try:
+        with open("/proc/%d/stat" % pid) as handle:
+            return handle.read().split()[2] != "Z"
+    except FileNotFoundError:
+        return False

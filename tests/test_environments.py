@@ -3,12 +3,13 @@ files (written the way pip lays them out), examined with ``dl-doctor check --pyt
 
 import json
 import os
+import signal
 import subprocess
 import sys
 
 import pytest
 
-from conftest import install_fake_distribution, make_venv, run_cli, site_packages
+from conftest import install_fake_distribution, make_venv, process_alive, run_cli, site_packages, wait_for
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="venv layout and signals as on Linux and macOS")
 
@@ -113,3 +114,25 @@ def test_mismatched_torchvision_is_named_as_the_root_cause(venv, tmp_path):
     assert findings["torchvision-pairing"]["status"] == "error"
     assert "it needs torchvision 0.28" in findings["torchvision-pairing"]["title"]
     assert "torchvision==0.28.*" in findings["torchvision-pairing"]["fix"]["commands"][0]
+
+
+def test_ctrl_c_stops_cleanly_and_leaves_no_probe_behind(venv, tmp_path):
+    python, site = venv
+    pid_file = tmp_path / "hanging-import.pid"
+    install_fake_distribution(site, "fastai", "2.8.12", files={
+        "fastai/__init__.py": "",
+        "fastai/vision/__init__.py": "",
+        "fastai/vision/all.py": "import os, threading\nopen(%r, 'w').write(str(os.getpid()))\n"
+                                "threading.Event().wait()\n" % str(pid_file),
+    })
+    doctor_process = subprocess.Popen(
+        [sys.executable, "-m", "doctor", "check", "--python", str(python)], cwd=str(tmp_path),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
+    )
+    wait_for(lambda: pid_file.exists() and pid_file.read_text().strip())
+    doctor_process.send_signal(signal.SIGINT)
+    _, stderr = doctor_process.communicate(timeout=60)
+    assert doctor_process.returncode == 130
+    assert stderr.strip() == "dl-doctor: interrupted"
+    wait_for(lambda: not process_alive(int(pid_file.read_text())))
+

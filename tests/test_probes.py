@@ -9,6 +9,7 @@ from importlib import metadata
 
 import pytest
 
+from conftest import process_alive, wait_for
 from doctor.collect import Target, collect_facts, probe_arguments, probe_environment
 from doctor.probes import ProbeSpec, builtin_probes, program_from_source
 from doctor.probes.runner import run_probe, run_probes
@@ -121,15 +122,7 @@ def test_hang_is_killed_with_its_children_at_the_timeout(tmp_path):
     assert outcome.status == "timeout"
     assert "did not finish within 3 s" in outcome.reason
     grandchild = int(pid_file.read_text())
-    assert not _alive(grandchild)
-
-
-def _alive(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as handle:
-            return handle.read().split()[2] != "Z"
-    except FileNotFoundError:
-        return False
+    wait_for(lambda: not process_alive(grandchild))
 
 
 def test_missing_interpreter_is_an_outcome(tmp_path):

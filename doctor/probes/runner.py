@@ -11,7 +11,7 @@ import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
-from typing import Any, Dict, Mapping, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from doctor.probes import ProbeSpec
 
@@ -107,8 +107,12 @@ def run_probe(
     cwd: str,
     env: Mapping[str, str],
     arguments: Optional[Mapping[str, Any]] = None,
+    started_processes: Optional[List["subprocess.Popen[bytes]"]] = None,
 ) -> ProbeOutcome:
-    """Run one probe with ``python -c`` in ``cwd`` (so ``cwd`` is on ``sys.path``, as in a notebook)."""
+    """Run one probe with ``python -c`` in ``cwd`` (so ``cwd`` is on ``sys.path``, as in a notebook).
+
+    ``started_processes`` collects the child so a caller can kill it when interrupted.
+    """
     command = [python, "-c", spec.program, json.dumps(dict(arguments or {}))]
     started = time.monotonic()
 
@@ -127,6 +131,8 @@ def run_probe(
         )
     except OSError as exc:
         return outcome(NOT_STARTED, "probe %s could not start %s: %s" % (spec.name, python, exc.strerror or exc))
+    if started_processes is not None:
+        started_processes.append(process)
     try:
         stdout, stderr = process.communicate(timeout=spec.timeout_s)
     except subprocess.TimeoutExpired:
@@ -164,12 +170,21 @@ def run_probes(
     env: Mapping[str, str],
     arguments: Mapping[str, Mapping[str, Any]],
 ) -> Dict[str, ProbeOutcome]:
-    """Run independent probes concurrently; the slowest one sets the wall time."""
+    """Run independent probes concurrently; the slowest one sets the wall time.
+
+    On Ctrl-C every child is killed before the interrupt goes on, so none outlives the doctor.
+    """
     if not specs:
         return {}
+    processes: List["subprocess.Popen[bytes]"] = []
     with ThreadPoolExecutor(max_workers=len(specs)) as pool:
         futures = {
-            spec.name: pool.submit(run_probe, spec, python, cwd, env, arguments.get(spec.name))
+            spec.name: pool.submit(run_probe, spec, python, cwd, env, arguments.get(spec.name), processes)
             for spec in specs
         }
-        return {name: future.result() for name, future in futures.items()}
+        try:
+            return {name: future.result() for name, future in futures.items()}
+        except BaseException:
+            for process in processes:
+                _kill(process)
+            raise
