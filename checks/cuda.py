@@ -11,7 +11,11 @@ from doctor.registry import check
 
 # Minimum Linux driver per CUDA major, with minor-version compatibility (knowledge.md #13; NVIDIA's
 # CUDA Toolkit release notes, "CUDA Toolkit and Minimum Required Driver Version").
-MINIMUM_DRIVER = {11: Version("450.80.02"), 12: Version("525.60.13"), 13: Version("580.65.06")}
+# Kept as NVIDIA spells them: Version("580.65.06") would print as 580.65.6.
+MINIMUM_DRIVER_TEXT = {11: "450.80.02", 12: "525.60.13", 13: "580.65.06"}
+MINIMUM_DRIVER = {major: Version(text) for major, text in MINIMUM_DRIVER_TEXT.items()}
+# GPUs older than Turing (sm_75) are served only by the legacy cu126 builds.
+LEGACY_ONLY_BELOW = (7, 5)
 _ARCH = re.compile(r"^(sm|compute)_(\d+)(\d)([a-z]?)$")
 
 
@@ -70,17 +74,29 @@ def cuda_arch(facts):
         yield skipped("no NVIDIA GPU present")
         return
     arch_list = cuda.get("arch_list") or []
+    if not arch_list:
+        # An unreadable (or unrecorded) arch list says nothing about which GPUs the build serves.
+        yield skipped("torch.cuda.get_arch_list() gave nothing to compare: %s"
+                      % (cuda.get("arch_list_error") or "an empty list"))
+        return
     unsupported = [(name, cap) for name, cap in gpus if not any(arch_runs_on(a, cap) for a in arch_list)]
     if unsupported:
         described = ", ".join("%s (sm_%d%d)" % (name, cap[0], cap[1]) for name, cap in unsupported)
-        newest = max(cap for _, cap in unsupported)
-        advice = ("a newer build (cu128 or later serves sm_120)" if newest >= (12, 0)
-                  else "an older torch release that still ships this architecture")
+        oldest = min(cap for _, cap in unsupported)
+        if oldest < LEGACY_ONLY_BELOW:
+            # CUDA 13 builds serve Turing (7.5) and newer; only the cu126 builds still ship Maxwell, Pascal and
+            # Volta (pytorch#172352 and #190385: cu126 stays as "Legacy" in torch 2.14).
+            advice, command = ("the cu126 build, the last that ships Maxwell, Pascal and Volta",
+                               pip_install(facts, "--force-reinstall", "torch", "torchvision",
+                                           index_url=PYTORCH_INDEX + "cu126"))
+        else:
+            advice, command = ("a newer build (cu128 or later serves sm_120)",
+                               pip_install(facts, "--upgrade", "torch", "torchvision",
+                                           index_url=PYTORCH_INDEX + "cu130"))
         yield error(
             "torch has no kernels for %s: \"no kernel image is available for execution on the device\"" % described,
             detail="compiled for: %s" % " ".join(arch_list),
-            fix=fix("Install %s:" % advice,
-                    pip_install(facts, "--upgrade", "torch", "torchvision", index_url=PYTORCH_INDEX + "cu130")),
+            fix=fix("Install %s:" % advice, command),
         )
         return
     yield ok("compiled for %s" % ", ".join("%s (sm_%d%d)" % (n, c[0], c[1]) for n, c in gpus),
@@ -108,7 +124,8 @@ def cuda_driver(facts):
         # "The NVIDIA driver on your system is too old" (knowledge.md #13).
         older = [cuda for cuda, need in sorted(MINIMUM_DRIVER.items()) if installed >= need]
         yield error(
-            "NVIDIA driver %s is too old for CUDA %s (needs %s or newer)" % (driver, build.cuda_version, minimum),
+            "NVIDIA driver %s is too old for CUDA %s (needs %s or newer)"
+            % (driver, build.cuda_version, MINIMUM_DRIVER_TEXT[runtime_major]),
             detail="torch %s was built with CUDA %s." % (build.version, build.cuda_version),
             fix=fix("Update the NVIDIA driver, or install a torch build for an older CUDA%s."
                     % (" (CUDA %d.x works with this driver)" % older[-1] if older else "")),

@@ -12,8 +12,10 @@ GET_STARTED = "https://pytorch.org/get-started/locally/"
 FREE_GPUS = "Kaggle and Google Colab give free GPU notebooks for the course."
 # The newest PyTorch CUDA index a driver can run: (minimum driver, index).
 INDEX_FOR_DRIVER = ((MINIMUM_DRIVER[13], "cu130"), (MINIMUM_DRIVER[12], "cu126"), (MINIMUM_DRIVER[11], "cu118"))
-# MPS needs macOS 12.3 or newer ("The MPS backend is supported on MacOS 12.3+", knowledge.md #6).
+# MPS needs macOS 12.3 or newer ("The MPS backend is supported on MacOS 12.3+", knowledge.md #6); newer
+# torch releases raised the floor to 13.0 (pytorch#133141) and then 14.0.
 MPS_MINIMUM_MACOS = Version("12.3")
+MPS_CURRENT_MACOS = Version("14.0")
 
 
 def cuda_index_for_driver(driver):
@@ -40,6 +42,13 @@ def _torch(facts):
     return data if data and data.get("importable") else None
 
 
+def _why_not_imported(facts):
+    outcome = facts.outcome("torch")
+    if outcome is None or outcome.status == "skipped":
+        return "not imported with --quick"
+    return "import torch failed: see torch-import"
+
+
 @check("torch-build", "The torch build (cpu, cuda, rocm, xpu, mps) fits the hardware present", needs=("hardware",))
 def torch_build(facts):
     build = facts.derived.torch_build
@@ -54,7 +63,8 @@ def torch_build(facts):
     if gpus:
         if build.flavour == "cuda":
             if torch is None:
-                yield info("%s; %d NVIDIA GPU(s): %s (not imported with --quick)" % (described, len(gpus), _gpu_names(facts)))
+                yield info("%s; %d NVIDIA GPU(s): %s (%s)" % (described, len(gpus), _gpu_names(facts),
+                                                             _why_not_imported(facts)))
             elif torch["cuda"].get("available"):
                 yield ok("%s uses %s" % (described, _gpu_names(facts)))
             else:
@@ -69,14 +79,19 @@ def torch_build(facts):
             "%s on a machine with an NVIDIA GPU (%s): the GPU stays idle" % (described, _gpu_names(facts)),
             detail="NVIDIA driver %s. Lessons would run on the CPU, many times slower; fastai prints nothing about it."
             % driver,
-            fix=fix("Install a CUDA build of torch and torchvision%s:" % (" for driver %s" % driver if driver else ""),
-                    pip_install(facts, "--force-reinstall", "torch", "torchvision",
-                                index_url=PYTORCH_INDEX + index) if index else "Update the NVIDIA driver first."),
+            fix=fix("Install a CUDA build of torch and torchvision for driver %s:" % driver,
+                    pip_install(facts, "--force-reinstall", "torch", "torchvision", index_url=PYTORCH_INDEX + index))
+            if index else fix("Update the NVIDIA driver first (driver %s is too old for every CUDA build of torch, "
+                              "or unreadable), then install a CUDA build of torch and torchvision." % driver),
             links=(GET_STARTED,),
         )
         return
     if build.flavour == "mps":
         yield from _apple_build(facts, described, torch, apple)
+        return
+    if build.flavour in ("rocm", "xpu") and torch is None:
+        # Whether the GPU is usable is only known from torch itself.
+        yield info("%s (GPU not checked: %s)" % (described, _why_not_imported(facts)))
         return
     if build.flavour == "rocm":
         if torch is not None and torch["cuda"].get("available"):
@@ -95,15 +110,16 @@ def torch_build(facts):
         return
     # A CPU-only machine is a warning, never an error (issue #2).
     yield warning(
-        "no GPU found: lessons will run on the CPU, slowly (%s)" % described,
-        detail="No NVIDIA GPU answered (NVML / nvidia-smi). %s" % FREE_GPUS,
+        "no GPU found: lessons will run on the CPU, slowly",
+        detail="%s is a %s build; no NVIDIA GPU answered (NVML / nvidia-smi). %s"
+        % ("torch " + build.version, build.flavour, FREE_GPUS),
         fix=fix("Use a GPU notebook for training, or keep image sizes and epochs small here."),
     )
 
 
 def _apple_build(facts, described, torch, apple):
     if torch is None:
-        yield info("%s on Apple Silicon (MPS not checked with --quick)" % described)
+        yield info("%s on Apple Silicon (MPS not checked: %s)" % (described, _why_not_imported(facts)))
         return
     mps = torch.get("mps") or {}
     macos = (apple or {}).get("macos_version")
@@ -118,9 +134,17 @@ def _apple_build(facts, described, torch, apple):
         too_old = macos is not None and Version(macos) < MPS_MINIMUM_MACOS
     except InvalidVersion:
         too_old = False
+    try:
+        maybe_old = macos is not None and Version(macos) < MPS_CURRENT_MACOS
+    except InvalidVersion:
+        maybe_old = False
     if too_old:
         yield error("macOS %s is too old for MPS (needs %s+; newer torch needs 14+)" % (macos, MPS_MINIMUM_MACOS),
                     fix=fix("Update macOS, or train on the CPU."))
+    elif maybe_old:
+        yield error("MPS is built but unavailable on macOS %s: this torch likely needs a newer macOS" % macos,
+                    detail="Recent torch releases need macOS 13 or 14 for MPS. %s" % (mps.get("error") or ""),
+                    fix=fix("Update macOS to 14 or newer, or install an older torch, or train on the CPU."))
     else:
         # An OS new enough but no Metal device: sandboxed or headless processes (knowledge.md #7).
         yield error("MPS is built but unavailable on macOS %s: no Metal device is visible to this process" % macos,

@@ -1,6 +1,7 @@
 """Explaining a failed import: match the captured error to the root causes learners hit, so a finding
 names the cause and its fix rather than repeating the traceback."""
 
+import os
 import re
 from dataclasses import dataclass
 from typing import Optional, Tuple
@@ -22,9 +23,21 @@ class Explanation:
     fix: Optional[Fix]
 
 
-def _missing_module(message: str) -> Optional[str]:
+def missing_module(message: str) -> Optional[str]:
     found = re.search(r"No module named '([^']+)'", message)
     return found.group(1) if found else None
+
+
+def statement_package(statement: str) -> str:
+    """The top-level package an import statement names: ``from fastai.vision.all import *`` -> fastai."""
+    words = statement.split()
+    return words[1].split(".")[0] if len(words) > 1 else ""
+
+
+def not_installed(statement: str, error_info) -> bool:
+    """Whether an import failed only because the package it names is absent (not because it is broken)."""
+    missing = missing_module(error_info.get("message", "")) if error_info.get("type") == "ModuleNotFoundError" else None
+    return missing is not None and missing.split(".")[0] == statement_package(statement)
 
 
 def explain_import_error(facts, error_info) -> Explanation:
@@ -35,7 +48,7 @@ def explain_import_error(facts, error_info) -> Explanation:
     files = error_info.get("files") or []
 
     shadows = [path for path in shadowing_files(facts)
-               if path in text or any(f.startswith(path) for f in files)]
+               if path in text or any(f == path or f.startswith(path + os.sep) for f in files)]
     if shadows or "partially initialized module" in text:
         where = shadows[0] if shadows else "a local file"
         # A local torch.py or fastai.py gives circular-import and missing-attribute errors (knowledge.md #30).
@@ -58,8 +71,8 @@ def explain_import_error(facts, error_info) -> Explanation:
             "an extension module was compiled for NumPy 1.x but NumPy 2 is installed",
             fix("Pin NumPy 1.x, or upgrade the package named in the traceback:", pip_install(facts, "numpy<2")),
         )
-    if kind == "ModuleNotFoundError" and _missing_module(message):
-        module = _missing_module(message)
+    if kind == "ModuleNotFoundError" and missing_module(message):
+        module = missing_module(message)
         top = module.split(".")[0]
         if facts.distribution(DISTRIBUTION_FOR_MODULE.get(top, top)) is not None and "." in module:
             return Explanation(

@@ -1,8 +1,8 @@
 """The lesson's imports (``from fastai.vision.all import *`` for lesson 1), run the way a notebook runs
 them; a failure is reported with its root cause, not just its traceback."""
 
-from checks.import_errors import explain_import_error, probe_failure
-from doctor.findings import error, fix, ok, skipped, warning
+from checks.import_errors import explain_import_error, not_installed, probe_failure
+from doctor.findings import error, fix, info, ok, skipped, warning
 from doctor.lessons import LESSONS
 from doctor.registry import check
 
@@ -60,11 +60,18 @@ def lesson_optional_imports(facts):
         return
     explanations = [(s, explain_import_error(facts, s["error"])) for s in failed]
     commands = [command for _, e in explanations if e.fix for command in e.fix.commands]
-    yield warning(
-        "%d optional import%s fail%s: %s" % (
-            len(failed), "" if len(failed) == 1 else "s", "s" if len(failed) == 1 else "",
-            ", ".join("`%s`" % s["statement"] for s in failed)),
-        detail="\n".join("%s: %s" % (s["statement"], e.cause) for s, e in explanations),
+    detail = "\n".join("%s: %s" % (s["statement"], e.cause) for s, e in explanations)
+    broken = [s for s in failed if not not_installed(s["statement"], s["error"])]
+    # An absent optional package is a choice; one that is installed but fails to import is a problem.
+    one = len(broken or failed) == 1
+    if broken:
+        build, shown, verb = warning, broken, "fails" if one else "fail"
+    else:
+        build, shown, verb = info, failed, "is not installed" if one else "are not installed"
+    yield build(
+        "%d optional import%s %s: %s" % (len(shown), "" if one else "s", verb,
+                                         ", ".join("`%s`" % s["statement"] for s in shown)),
+        detail=detail,
         fix=fix("Parts of the lesson need these; install them if you follow those parts:", *commands)
         if commands else None,
     )

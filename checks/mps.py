@@ -7,20 +7,26 @@ integer is on, anything else (such as "true") is not a valid value.
 
 import re
 
-from doctor.findings import error, fix, info, ok, skipped
+from doctor.findings import error, fix, info, ok, skipped, warning
 from doctor.registry import check
 
 VARIABLE = "PYTORCH_ENABLE_MPS_FALLBACK"
-_INTEGER = re.compile(r"^\s*[-+]?\d+")
+# ASCII: std::isspace and the digits stoi knows, not Unicode spaces and digits.
+_INTEGER = re.compile(r"^\s*[-+]?\d+", re.ASCII)
 
 
 def fallback_value(facts):
     return ((facts.data("python") or {}).get("environment_variables") or {}).get(VARIABLE)
 
 
+# std::stoi throws std::out_of_range outside a C int (32 bits on every platform torch builds for).
+_INT_RANGE = (-(2 ** 31), 2 ** 31 - 1)
+
+
 def fallback_value_valid(value):
-    """std::stoi accepts leading whitespace, a sign and digits, ignoring what follows."""
-    return bool(_INTEGER.match(value))
+    """std::stoi accepts leading whitespace, a sign and digits, ignoring what follows, within int's range."""
+    found = _INTEGER.match(value)
+    return bool(found) and _INT_RANGE[0] <= int(found.group(0)) <= _INT_RANGE[1]
 
 
 @check("mps-fallback-variable", "PYTORCH_ENABLE_MPS_FALLBACK, when set, is an integer torch can read",
@@ -37,8 +43,10 @@ def mps_fallback_variable(facts):
             yield skipped("%s is not set (it matters only on Apple Silicon)" % VARIABLE)
         return
     if not fallback_value_valid(value):
-        yield error(
-            "%s=%r is not an integer: torch reads it with std::stoi" % (VARIABLE, value),
+        # Only macOS builds of torch read the variable; elsewhere a bad value breaks nothing.
+        on_mac = ((facts.data("python") or {}).get("marker_environment") or {}).get("sys_platform") == "darwin"
+        yield (error if on_mps or on_mac else warning)(
+            "%s=%r is not an integer torch can read (it uses std::stoi)" % (VARIABLE, value),
             detail="Valid values are 0 (off) and 1 (on). A non-integer makes import torch fail on macOS.",
             fix=fix("Use 1 to turn the fallback on:", "export %s=1" % VARIABLE),
         )

@@ -164,7 +164,8 @@ def numpy_abi(facts):
     if numpy is None or build is None or numpy.parsed_version is None or build.parsed_version is None:
         yield skipped("numpy and torch are not both installed")
         return
-    if numpy.parsed_version.major >= 2 and build.parsed_version < FIRST_TORCH_FOR_NUMPY_2:
+    # Compared by release numbers: NVIDIA's container builds (2.3.0a0) have NumPy 2 support.
+    if numpy.parsed_version.major >= 2 and build.parsed_version.release[:2] < FIRST_TORCH_FOR_NUMPY_2.release:
         yield error(
             "NumPy %s with torch %s, which was compiled for NumPy 1.x" % (numpy.version, build.version),
             detail="torch < 2.3 prints \"A module that was compiled using NumPy 1.x cannot be run in NumPy 2\" "

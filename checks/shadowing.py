@@ -3,6 +3,7 @@ imported instead of the installed package (knowledge.md #30)."""
 
 import os
 
+from checks.commands import quote
 from doctor.findings import error, fix, ok
 from doctor.registry import check
 
@@ -60,6 +61,7 @@ def shadowed_modules(facts):
         detail="\n".join("%s -> %s" % (module, path) for module, path in sorted(found.items()))
         + "\nErrors look like \"module 'torch' has no attribute ...\" or \"partially initialized module\".",
         fix=fix("Rename these files or folders (and delete __pycache__ next to them), then restart the kernel:",
-                *("mv %s %s" % (path, os.path.join(os.path.dirname(path), "my_" + os.path.basename(path)))
+                *("mv %s %s" % (quote(facts, path),
+                                quote(facts, os.path.join(os.path.dirname(path), "my_" + os.path.basename(path))))
                   for path in found.values())),
     )

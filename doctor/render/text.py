@@ -108,7 +108,7 @@ def render_text(report: Report, style: Style, verbose: bool = False) -> str:
     ordered = sorted(groups.items(), key=lambda item: (-max(SEVERITY[f.status] for f in item[1]), item[0]))
     lines = heading
     for category, findings in ordered:
-        lines += ["", category]
+        lines += ["", category.replace("_", " ")]
         for finding in sorted(findings, key=lambda f: (-SEVERITY[f.status], f.id)):
             lines += _finding_lines(finding, style, verbose)
     if verbose:
