@@ -57,7 +57,8 @@ def _cuda_facts(facts):
 
 def _capabilities(facts, cuda):
     """(name, capability) for every GPU, from torch when it sees them, else from the driver."""
-    found = [(d.get("name"), parse_capability(d.get("capability"))) for d in cuda.get("devices") or [] if "capability" in d]
+    found = [(d.get("name"), parse_capability(d.get("capability")))
+             for d in cuda.get("devices") or [] if "capability" in d]
     if not found:
         found = [(g.get("name"), parse_capability(g.get("compute_capability"))) for g in facts.derived.nvidia_gpus]
     return [(name, cap) for name, cap in found if cap is not None]

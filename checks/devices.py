@@ -128,7 +128,8 @@ def _apple_build(facts, described, torch, apple):
         return
     if not mps.get("built"):
         yield error("%s was built without MPS" % described,
-                    fix=fix("Install the standard macOS arm64 build:", pip_install(facts, "--force-reinstall", "torch")))
+                    fix=fix("Install the standard macOS arm64 build:",
+                            pip_install(facts, "--force-reinstall", "torch")))
         return
     try:
         too_old = macos is not None and Version(macos) < MPS_MINIMUM_MACOS

@@ -69,7 +69,8 @@ def _requirement_spec(requirement):
 def package_requirements(facts):
     problems = requirement_problems(facts)
     broken = (facts.data("packages") or {}).get("broken") or []
-    unparsable = [(dist, text) for dist in facts.derived.distributions.values() for text in unparsable_requirements(dist)]
+    unparsable = [(dist, text) for dist in facts.derived.distributions.values()
+                  for text in unparsable_requirements(dist)]
     stack = facts.derived.lesson_stack
     in_stack = [p for p in problems if canonicalize_name(p[0].name) in stack]
     elsewhere = [p for p in problems if canonicalize_name(p[0].name) not in stack]

@@ -10,7 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
-from typing import List, Optional, Sequence, TextIO
+from typing import Optional, Sequence, TextIO
 
 import doctor
 from doctor.collect import Target
@@ -73,9 +73,9 @@ def _interpreter(path: str) -> str:
             stdin=subprocess.DEVNULL, capture_output=True, timeout=INTERPRETER_CHECK_TIMEOUT_S,
         )
     except subprocess.TimeoutExpired:
-        raise UsageError("--python %s: did not answer within %d s" % (path, INTERPRETER_CHECK_TIMEOUT_S))
+        raise UsageError("--python %s: did not answer within %d s" % (path, INTERPRETER_CHECK_TIMEOUT_S)) from None
     except OSError as exc:
-        raise UsageError("--python %s: cannot run it (%s)" % (path, exc.strerror or exc))
+        raise UsageError("--python %s: cannot run it (%s)" % (path, exc.strerror or exc)) from None
     if answer.returncode != 0 or not answer.stdout.strip().isdigit():
         raise UsageError("--python %s: not a Python interpreter" % path)
     return os.path.abspath(found)
@@ -86,15 +86,17 @@ def _load_facts(path: str) -> Facts:
         with open(path, "r", encoding="utf-8") as handle:
             raw = json.load(handle)
     except OSError as exc:
-        raise UsageError("--facts %s: cannot read it (%s)" % (path, exc.strerror or exc))
+        raise UsageError("--facts %s: cannot read it (%s)" % (path, exc.strerror or exc)) from None
     except (ValueError, UnicodeDecodeError) as exc:
-        raise UsageError("--facts %s: not JSON (%s)" % (path, exc))
+        raise UsageError("--facts %s: not JSON (%s)" % (path, exc)) from None
     if isinstance(raw, dict) and isinstance(raw.get("facts"), dict):
         raw = raw["facts"]
     try:
         return Facts.from_dict(raw)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise UsageError("--facts %s: not a dl-doctor report or facts file (%s: %s)" % (path, type(exc).__name__, exc))
+        raise UsageError(
+            "--facts %s: not a dl-doctor report or facts file (%s: %s)" % (path, type(exc).__name__, exc)
+        ) from None
 
 
 def _write(text: str, output: Optional[str], stdout: TextIO) -> None:
@@ -105,7 +107,7 @@ def _write(text: str, output: Optional[str], stdout: TextIO) -> None:
         with open(output, "w", encoding="utf-8") as handle:
             handle.write(text)
     except OSError as exc:
-        raise UsageError("--output %s: cannot write it (%s)" % (output, exc.strerror or exc))
+        raise UsageError("--output %s: cannot write it (%s)" % (output, exc.strerror or exc)) from None
 
 
 def _run_check(arguments: argparse.Namespace, stdout: TextIO) -> int:

@@ -20,7 +20,7 @@ def _unanswered_probes(spec: CheckSpec, facts: Facts) -> List[str]:
 def run_check(spec: CheckSpec, facts: Facts) -> List[Finding]:
     missing = _unanswered_probes(spec, facts)
     if missing:
-        reasons = sorted({(facts.outcome(name).reason if facts.outcome(name) else None) or "not run" for name in missing})
+        reasons = sorted({getattr(facts.outcome(name), "reason", None) or "not run" for name in missing})
         found = [skipped("needs the %s probe (%s)" % (", ".join(missing), "; ".join(reasons)))]
         return [finding.stamped(spec.id, spec.category) for finding in found]
     try:

@@ -22,6 +22,14 @@ FACTS_SCHEMA_VERSION = 1
 LESSON_STACK_ROOTS = ("torch", "torchvision", "fastai", "fastcore", "ipywidgets", "numpy", "pillow")
 
 
+def parse_version(text: str) -> Optional[Version]:
+    """A PEP 440 version, or None for the odd strings some installs carry."""
+    try:
+        return Version(text)
+    except InvalidVersion:
+        return None
+
+
 @dataclass(frozen=True)
 class Distribution:
     name: str
@@ -34,10 +42,7 @@ class Distribution:
 
     @property
     def parsed_version(self) -> Optional[Version]:
-        try:
-            return Version(self.version)
-        except InvalidVersion:
-            return None
+        return parse_version(self.version)
 
 
 @dataclass(frozen=True)
@@ -52,10 +57,7 @@ class TorchBuild:
 
     @property
     def parsed_version(self) -> Optional[Version]:
-        try:
-            return Version(self.version)
-        except InvalidVersion:
-            return None
+        return parse_version(self.version)
 
     @property
     def local_tag(self) -> Optional[str]:
@@ -193,7 +195,9 @@ def _torch_build_from_fields(
     return None
 
 
-def _torchvision_version(probes: Mapping[str, ProbeOutcome], distributions: Mapping[str, Distribution]) -> Optional[str]:
+def _torchvision_version(
+    probes: Mapping[str, ProbeOutcome], distributions: Mapping[str, Distribution]
+) -> Optional[str]:
     module = (_answer(probes, "packages").get("version_modules") or {}).get("torchvision") or {}
     if module.get("__version__"):
         return str(module["__version__"])

@@ -2,14 +2,13 @@
 category, and ``needs`` is honoured), read a finding's words, and build the common machine variants
 from layers of ``make_facts`` keywords."""
 
-import copy
 from typing import Any, Dict, List, Mapping, Sequence
 
 from doctor.engine import run_check
 from doctor.facts import Facts, assemble_facts
 from doctor.findings import Finding
 from doctor.registry import registered_checks
-from factories import make_facts, ok_outcome
+from factories import deep_merge, make_facts, ok_outcome
 
 SPECS = {spec.id: spec for spec in registered_checks()}
 
@@ -40,21 +39,11 @@ def words(finding: Finding) -> str:
     return "\n".join(parts)
 
 
-def _deep_merge(base: Dict[str, Any], changes: Mapping[str, Any]) -> Dict[str, Any]:
-    merged = copy.deepcopy(base)
-    for key, value in changes.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
-            merged[key] = _deep_merge(merged[key], value)
-        else:
-            merged[key] = copy.deepcopy(value)
-    return merged
-
-
 def build(*layers: Mapping[str, Any], **keywords: Any) -> Facts:
     """``make_facts`` with several layers of its keywords deep-merged, later layers winning."""
     merged: Dict[str, Any] = {}
     for layer in layers + (keywords,):
-        merged = _deep_merge(merged, layer)
+        merged = deep_merge(merged, layer)
     return make_facts(**merged)
 
 

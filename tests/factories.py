@@ -93,11 +93,11 @@ def _default_data() -> Dict[str, Dict[str, Any]]:
     }
 
 
-def _merge(base: Dict[str, Any], changes: Mapping[str, Any]) -> Dict[str, Any]:
+def deep_merge(base: Dict[str, Any], changes: Mapping[str, Any]) -> Dict[str, Any]:
     merged = copy.deepcopy(base)
     for key, value in changes.items():
         if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
+            merged[key] = deep_merge(merged[key], value)
         else:
             merged[key] = copy.deepcopy(value)
     return merged
@@ -133,7 +133,7 @@ def make_facts(
     for name, change in (("python", python), ("packages", packages), ("hardware", hardware),
                          ("torch", torch), ("imports", imports)):
         if change:
-            data[name] = _merge(data[name], change)
+            data[name] = deep_merge(data[name], change)
     if distributions:
         records = {record["name"]: record for record in data["packages"]["distributions"]}
         for name, change in distributions.items():

@@ -1,7 +1,6 @@
 """Probes run for real in child processes: the built-in ones on this interpreter, and simulated
 crashes, hangs, garbage and failures that must become outcomes, never exceptions."""
 
-import json
 import os
 import sys
 import textwrap

@@ -1,5 +1,6 @@
 # Probe "hardware": accelerators present on the machine, asked of the driver rather than of torch,
 # so that a CPU-only torch build on a GPU machine is still seen.
+import sys
 import platform
 import subprocess
 

@@ -1,5 +1,6 @@
 # Probe "imports": runs a lesson's import statements, in order, the way a notebook cell would,
 # and records each one's outcome and error without judging it.
+import sys
 import time
 
 

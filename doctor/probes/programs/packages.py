@@ -1,4 +1,5 @@
 # Probe "packages": every installed distribution's metadata, read without importing any of them.
+import json
 import re
 
 

@@ -1,5 +1,7 @@
 # Probe "python": the target interpreter itself, its environment, and where key modules would come from.
 # Old-interpreter syntax on purpose (see prelude.py).
+import os
+import sys
 import platform
 import site
 import sysconfig

@@ -18,7 +18,7 @@ def _cuda(torch):
     devices = []
     if facts["available"]:
         for index in range(facts["device_count"] or 0):
-            properties, error = _attempt(lambda: torch.cuda.get_device_properties(index))
+            properties, error = _attempt(lambda index=index: torch.cuda.get_device_properties(index))
             if properties is None:
                 devices.append({"index": index, "error": error})
                 continue
