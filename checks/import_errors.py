@@ -6,7 +6,8 @@ import re
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
-from checks.commands import pip_install, pytorch_index_for_local_tag
+from checks.commands import pip_install
+from checks.packages import pairing_command
 from checks.shadowing import shadowing_files
 from doctor.findings import Fix, fix
 
@@ -58,12 +59,9 @@ def explain_import_error(facts, error_info) -> Explanation:
         )
     # Mismatched torchvision (knowledge.md #20).
     if "torchvision::nms does not exist" in text or "Couldn't load custom C++ ops" in text:
-        build = facts.derived.torch_build
-        index = pytorch_index_for_local_tag(build.local_tag) if build else None
         return Explanation(
             "torchvision does not match the installed torch",
-            fix("Install the torchvision built for this torch (see torchvision-pairing):",
-                pip_install(facts, "torch", "torchvision", index_url=index)),
+            fix("Install the torchvision built for this torch (see torchvision-pairing):", pairing_command(facts)),
         )
     # NumPy 2 with an extension built against NumPy 1.x (knowledge.md #21).
     if re.search(r"compiled using NumPy 1\.x|_ARRAY_API not found|numpy\.core\.multiarray failed to import", text):

@@ -110,6 +110,18 @@ def expected_torchvision_minor(torch_version: Version):
     return None
 
 
+def pairing_command(facts):
+    """The install command that gives torch a matching torchvision, keeping the installed torch."""
+    build = facts.derived.torch_build
+    torch_version = build.parsed_version if build else None
+    expected = expected_torchvision_minor(torch_version) if torch_version else None
+    if expected is None:
+        return pip_install(facts, "--force-reinstall", "torch", "torchvision",
+                           index_url=pytorch_index_for_local_tag(build.local_tag) if build else None)
+    return pip_install(facts, "torch==%s" % torch_version.public, "torchvision==0.%d.*" % expected,
+                       index_url=pytorch_index_for_local_tag(build.local_tag))
+
+
 @check("torchvision-pairing", "torchvision was built for the installed torch (version and local tag)",
        needs=("packages",))
 def torchvision_pairing(facts):
@@ -131,13 +143,12 @@ def torchvision_pairing(facts):
     pair = "torch %s with torchvision %s" % (build.version, vision)
     if expected is not None and vision_version.release[:2] != (0, expected):
         # "operator torchvision::nms does not exist" is what the learner sees (knowledge.md #20).
-        wanted = "torchvision==0.%d.*" % expected
         yield error(
             "torchvision %s does not match torch %s (it needs torchvision 0.%d)"
             % (vision, build.version, expected),
             detail=pair + "\nImporting torchvision fails with \"operator torchvision::nms does not exist\".",
             fix=fix("Install the torchvision built for this torch (from the same index as torch):",
-                    pip_install(facts, "torch==%s" % torch_version.public, wanted, index_url=index)),
+                    pairing_command(facts)),
         )
         return
     torch_tag, vision_tag = build.local_tag, vision_version.local

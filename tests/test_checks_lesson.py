@@ -55,11 +55,11 @@ EXPLAIN_CASES = [
      "ddgs is not installed", ["ddgs"]),
     ("torchvision-nms",
      [], import_error("RuntimeError", "operator torchvision::nms does not exist"),
-     "torchvision does not match the installed torch", ["torch torchvision", "--index-url " + CU130]),
+     "torchvision does not match the installed torch", ["torch==2.14.1", "torchvision==0.29.*", "--index-url " + CU130]),
     ("torchvision-custom-ops",
      [], import_error("ImportError", "Couldn't load custom C++ ops. This can happen if your PyTorch and "
                                      "torchvision versions are incompatible"),
-     "torchvision does not match", ["torch torchvision"]),
+     "torchvision does not match", ["torch==2.14.1", "torchvision==0.29.*"]),
     ("numpy-1x-extension",
      [], import_error("ImportError", "numpy.core.multiarray failed to import",
                       traceback=_traceback(SITE + "/pandas/__init__.py", last=NUMPY_1X)),
@@ -141,7 +141,7 @@ def test_missing_module_fix_mentions_percent_pip_for_notebooks():
 def test_nms_fix_without_local_tag_uses_the_default_index():
     explanation = explain_import_error(build(PYPI_TORCH),
                                        import_error("RuntimeError", "operator torchvision::nms does not exist"))
-    assert explanation.fix.commands == (PIP + "torch torchvision",)
+    assert explanation.fix.commands == (PIP + "torch==2.14.1 'torchvision==0.29.*'",)
 
 
 # --- lesson-imports -------------------------------------------------------------------------------
@@ -197,7 +197,7 @@ def test_lesson_import_failure_shows_the_traceback_and_the_causes_fix():
     finding = one("lesson-imports", build(_statements(_statement(VISION, error=NMS))))
     assert "torchvision/extension.py" in finding.detail
     (command,) = commands(finding)
-    assert command.startswith(PIP + "torch torchvision") and command.endswith("--index-url " + CU130)
+    assert command == PIP + "torch==2.14.1 'torchvision==0.29.*' --index-url " + CU130
 
 
 def test_lesson_import_reports_the_first_failure_and_lists_the_others():

@@ -20,7 +20,7 @@ def collect(arguments):
     for item in arguments.get("statements", []):
         started = time.time()
         try:
-            exec(item["statement"], {"__name__": "__main__"})
+            exec(compile(item["statement"], "<lesson cell>", "exec"), {"__name__": "__main__"})
             error = None
         except BaseException as exc:
             error = _doctor_error(exc)

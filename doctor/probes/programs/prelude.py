@@ -18,13 +18,16 @@ def _doctor_peak_rss_kb():
 
 
 def _doctor_error(exc):
+    # The probe's own frames (compiled from "<string>") are left out: they are not the learner's problem.
     import traceback
-    lines = traceback.format_exception(type(exc), exc, exc.__traceback__)
+    frames = [frame for frame in traceback.extract_tb(exc.__traceback__) if frame.filename != "<string>"]
+    lines = ["Traceback (most recent call last):\n"] + traceback.format_list(frames)
+    lines += traceback.format_exception_only(type(exc), exc)
     return {
         "type": type(exc).__name__,
         "message": str(exc),
         "traceback": "".join(lines)[-4000:],
-        "files": [frame.filename for frame in traceback.extract_tb(exc.__traceback__)],
+        "files": [frame.filename for frame in frames],
     }
 
 
