@@ -8,6 +8,7 @@ integer is on, anything else (such as "true") is not a valid value.
 import re
 
 from doctor.findings import error, fix, info, ok, skipped, warning
+from doctor.ops import FALLBACK, UNSUPPORTED, by_class
 from doctor.registry import check
 
 VARIABLE = "PYTORCH_ENABLE_MPS_FALLBACK"
@@ -33,7 +34,8 @@ def fallback_value_valid(value):
        needs=("python",))
 def mps_fallback_variable(facts):
     value = fallback_value(facts)
-    on_mps = facts.derived.torch_build is not None and facts.derived.torch_build.flavour == "mps"
+    build = facts.derived.torch_build
+    on_mps = (build is not None and build.flavour == "mps") or (facts.data("ops") or {}).get("device") == "mps"
     if value is None:
         if on_mps:
             yield info("%s is not set: ops missing on MPS will raise NotImplementedError" % VARIABLE,
@@ -56,3 +58,65 @@ def mps_fallback_variable(facts):
         yield ok("%s=%s: the CPU fallback is %s" % (VARIABLE, value, state))
     else:
         yield info("%s=%s is set but has no effect without MPS" % (VARIABLE, value))
+
+
+def _enabled(value):
+    return value is not None and fallback_value_valid(value) and int(_INTEGER.match(value).group(0)) != 0
+
+
+@check("mps-fallback", "On MPS, the lesson ops MPS lacks are covered by PYTORCH_ENABLE_MPS_FALLBACK",
+       needs=("ops",))
+def mps_fallback(facts):
+    data = facts.data("ops")
+    if data.get("device") != "mps":
+        yield skipped("the lessons run on %s, not MPS" % data.get("device"))
+        return
+    missing = by_class(data, UNSUPPORTED)
+    rescued = by_class(data, FALLBACK)
+    value = data.get("fallback_variable")
+    if missing:
+        first = missing[0]
+        lessons = first.get("lessons") or [facts.lesson]
+        lesson = facts.lesson if facts.lesson in lessons else lessons[0]
+        state = "is not set" if value is None else "is %r" % value
+        yield error(
+            "%d lesson op%s missing on MPS and %s %s: lesson %d's %s will fail with NotImplementedError"
+            % (len(missing), " is" if len(missing) == 1 else "s are", VARIABLE, state, lesson, first.get("why")),
+            detail="\n".join("%s: %s" % (r["op"], r.get("evidence", "")) for r in missing),
+            fix=fix("Turn the CPU fallback on for this environment, before torch is imported, then restart "
+                    "Python (or the kernel):", "dl-doctor fix --yes", "export %s=1" % VARIABLE,
+                    automatic="mps-fallback"),
+        )
+        return
+    if rescued:
+        yield info("fallback on: %d lesson op%s run%s on the CPU, slower: %s" % (
+            len(rescued), "" if len(rescued) == 1 else "s", "s" if len(rescued) == 1 else "",
+            ", ".join(r["op"] for r in rescued)),
+            detail="\n".join("%s: %s" % (r["op"], r.get("evidence", "")) for r in rescued))
+        return
+    yield ok("every lesson op runs natively on MPS%s" % (" (fallback on, unused)" if _enabled(value) else ""))
+
+
+@check("mps-fallback-late", "PYTORCH_ENABLE_MPS_FALLBACK was not changed after torch was imported in this process",
+       needs=("process",))
+def mps_fallback_late(facts):
+    process = facts.data("process")
+    if not process.get("torch_imported"):
+        yield skipped("torch is not imported in this process (this matters inside a notebook kernel)")
+        return
+    now, before = process.get("fallback_now"), process.get("fallback_at_start")
+    if process.get("initial_environment_known") and now == before:
+        yield ok("%s is as it was when this process started" % VARIABLE)
+        return
+    if not process.get("initial_environment_known") and now is None:
+        yield ok("%s is not set in this process" % VARIABLE)
+        return
+    # torch read the variable when it loaded; a later change only shows after a restart (knowledge.md #1).
+    yield warning(
+        "%s is %s now but torch was already imported: it takes effect only after a restart" % (
+            VARIABLE, "unset" if now is None else repr(now)),
+        detail="At start: %s; now: %s. torch reads the variable once, when it is imported." % (
+            repr(before) if process.get("initial_environment_known") else "unknown", repr(now)),
+        fix=fix("Restart the kernel (or Python), and set the variable before the first import of torch or fastai; "
+                "dl-doctor fix makes it part of this environment."),
+    )

@@ -6,13 +6,16 @@ an explicit copy of the environment and runs in the target's working directory.
 
 import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Mapping, Optional, Sequence
 
 from doctor.facts import Facts, assemble_facts
 from doctor.lessons import LESSONS
 from doctor.probes import ProbeSpec, builtin_probes
-from doctor.probes.runner import run_probes, skipped_outcome
+from doctor.ops import OpsRequest, run_torch_probe
+from doctor.host_process import describe_this_process
+from doctor.probes.runner import OK, ProbeOutcome, killed_on_interrupt, run_probes, skipped_outcome
 
 # Modules a local file or folder most often shadows (knowledge.md #30).
 SHADOWABLE_MODULES = (
@@ -49,9 +52,23 @@ def collect_facts(
     quick: bool = False,
     probes: Optional[Sequence[ProbeSpec]] = None,
 ) -> Facts:
+    """Run every probe (only the metadata ones with ``quick``), concurrently; the torch probe also runs
+    the lesson's op catalogue on the device the lessons would use."""
     specs = tuple(probes if probes is not None else builtin_probes())
     to_run = [spec for spec in specs if spec.quick or not quick]
-    outcomes = run_probes(to_run, target.python, target.cwd, probe_environment(), probe_arguments(lesson))
+    environment = probe_environment()
+    # Children are killed before the pool waits for its threads, or an interrupt would wait on them.
+    with ThreadPoolExecutor(max_workers=2) as pool, killed_on_interrupt() as processes:
+        probed = pool.submit(run_probes, to_run, target.python, target.cwd, environment, probe_arguments(lesson),
+                             processes)
+        torch = None if quick else pool.submit(run_torch_probe, target.python, target.cwd, environment,
+                                               OpsRequest(lesson=lesson), processes)
+        outcomes = probed.result()
+        if torch is not None:
+            outcomes.update(torch.result())
+    for name in ("torch", "ops"):
+        outcomes.setdefault(name, skipped_outcome(name, "not run with --quick"))
+    outcomes["process"] = ProbeOutcome("process", OK, describe_this_process(), None, "", 0.0, None, None)
     for spec in specs:
         if spec.name not in outcomes:
             outcomes[spec.name] = skipped_outcome(spec.name, "not run with --quick")

@@ -82,6 +82,17 @@ def _default_data() -> Dict[str, Dict[str, Any]]:
             "mps": {"built": False, "available": False, "error": None},
             "xpu": {"available": False, "device_count": 0, "error": None},
         },
+        "ops": {
+            "kind": "start", "device": "cuda", "requested": "auto", "simulated": False, "available": True,
+            "torch": "2.14.1+cu130", "fallback_variable": None, "import_seconds": 1.5, "catalog": "lesson",
+            "catalog_error": None, "restarts": 0,
+            "ops": [_op("linalg.solve", (1, 2), "fastai aug_transforms warp (find_coeffs)"),
+                    _op("grid_sample", (1, 2, 8), "fastai affine and warp augmentations"),
+                    _op("conv2d", (1, 2, 8), "every convolutional layer of resnet"),
+                    _op("bernoulli_.int64", (4,), "fastai mask_tensor (dropout masks on integer tensors)")],
+        },
+        "process": {"pid": 4242, "torch_imported": False, "fallback_now": None, "initial_environment_known": True,
+                    "fallback_at_start": None},
         "imports": {
             "statements": [
                 {"statement": "from fastai.vision.all import *", "required": True, "ok": True, "seconds": 4.0,
@@ -103,6 +114,15 @@ def deep_merge(base: Dict[str, Any], changes: Mapping[str, Any]) -> Dict[str, An
     return merged
 
 
+def _op(name, lessons, why, op_class="native", evidence="max abs error 1e-07", **extra):
+    """One op's record as doctor.ops leaves it in the facts."""
+    record = {"kind": "result", "op": name, "lessons": list(lessons), "why": why, "class": op_class,
+              "evidence": evidence, "exception": None, "fallback_warnings": [], "max_abs_error": 1e-7,
+              "within_tolerance": True, "mismatch": None, "reference_error": None, "seconds": 0.001}
+    record.update(extra)
+    return record
+
+
 def ok_outcome(name: str, data: Dict[str, Any]) -> ProbeOutcome:
     return ProbeOutcome(name, "ok", data, None, "", 0.1, 20000, 0)
 
@@ -118,6 +138,8 @@ def make_facts(
     hardware: Optional[Mapping[str, Any]] = None,
     torch: Optional[Mapping[str, Any]] = None,
     imports: Optional[Mapping[str, Any]] = None,
+    ops: Optional[Mapping[str, Any]] = None,
+    process: Optional[Mapping[str, Any]] = None,
     distributions: Optional[Mapping[str, Any]] = None,
     outcomes: Optional[Mapping[str, ProbeOutcome]] = None,
     quick: bool = False,
@@ -131,7 +153,7 @@ def make_facts(
     """
     data = _default_data()
     for name, change in (("python", python), ("packages", packages), ("hardware", hardware),
-                         ("torch", torch), ("imports", imports)):
+                         ("torch", torch), ("imports", imports), ("ops", ops), ("process", process)):
         if change:
             data[name] = deep_merge(data[name], change)
     if distributions:
@@ -146,8 +168,8 @@ def make_facts(
         data["packages"]["distributions"] = list(records.values())
     probes = {name: ok_outcome(name, answer) for name, answer in data.items()}
     if quick:
-        probes["torch"] = skipped_outcome("torch", "not run with --quick")
-        probes["imports"] = skipped_outcome("imports", "not run with --quick")
+        for name in ("torch", "imports", "ops"):
+            probes[name] = skipped_outcome(name, "not run with --quick")
     probes.update(outcomes or {})
     return assemble_facts(PYTHON, "/home/learner", quick, lesson, probes)
 

@@ -19,9 +19,9 @@ class ProbeSpec:
     summary: str
 
 
-def _program(module: str) -> str:
-    body = resources.files("doctor.probes.programs").joinpath(module + ".py").read_text(encoding="utf-8")
-    return program_from_source(body)
+def _program(*modules: str) -> str:
+    folder = resources.files("doctor.probes.programs")
+    return program_from_source("\n".join(folder.joinpath(m + ".py").read_text(encoding="utf-8") for m in modules))
 
 
 def program_from_source(body: str) -> str:
@@ -35,6 +35,14 @@ def builtin_probes() -> Tuple[ProbeSpec, ...]:
         ProbeSpec("python", _program("python_env"), 20.0, True, "the interpreter, its environment, module origins"),
         ProbeSpec("packages", _program("packages"), 30.0, True, "installed distributions' metadata"),
         ProbeSpec("hardware", _program("hardware"), 30.0, True, "GPUs from the driver (NVML, nvidia-smi)"),
-        ProbeSpec("torch", _program("torch_build"), 120.0, False, "torch's build and devices"),
         ProbeSpec("imports", _program("imports"), 180.0, False, "the lesson's import statements"),
     )
+
+
+def torch_probe(timeout_s: float = 300.0) -> ProbeSpec:
+    """torch's build and devices, then the op catalogue on a device, in one child (one import of torch).
+
+    ``doctor.ops`` runs it and restarts it after an op that crashes or hangs.
+    """
+    return ProbeSpec("torch", _program("op_catalog", "torch_facts", "ops"), timeout_s, False,
+                     "torch's build and devices, and ops on the lesson device")

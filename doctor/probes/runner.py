@@ -10,8 +10,9 @@ import signal
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 from doctor.probes import ProbeSpec
 
@@ -44,13 +45,17 @@ class ProbeOutcome:
     duration_s: float
     peak_rss_kb: Optional[int]
     returncode: Optional[int]
+    # Partial results the probe sent before its answer; kept when it crashes or hangs later.
+    progress: Tuple[Dict[str, Any], ...] = ()
 
     @property
     def ok(self) -> bool:
         return self.status == OK
 
     def to_dict(self) -> Dict[str, Any]:
-        return asdict(self)
+        raw = asdict(self)
+        raw["progress"] = list(self.progress)
+        return raw
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> "ProbeOutcome":
@@ -63,6 +68,7 @@ class ProbeOutcome:
             duration_s=float(raw.get("duration_s") or 0.0),
             peak_rss_kb=raw.get("peak_rss_kb"),
             returncode=raw.get("returncode"),
+            progress=tuple(raw.get("progress") or ()),
         )
 
 
@@ -101,6 +107,22 @@ def _crash_reason(name: str, returncode: int) -> Optional[str]:
     return None
 
 
+def _split_answer(raw: bytes) -> Tuple[List[Dict[str, Any]], Optional[Dict[str, Any]]]:
+    """Progress records and the final answer from a probe's answer lines (garbage lines are dropped)."""
+    progress: List[Dict[str, Any]] = []
+    answer = None
+    for line in raw.decode("utf-8", "replace").splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict) and isinstance(record.get("progress"), dict):
+            progress.append(record["progress"])
+        elif isinstance(record, dict) and "data" in record:
+            answer = record
+    return progress, answer
+
+
 def run_probe(
     spec: ProbeSpec,
     python: str,
@@ -116,8 +138,10 @@ def run_probe(
     command = [python, "-c", spec.program, json.dumps(dict(arguments or {}))]
     started = time.monotonic()
 
-    def outcome(status: str, reason: Optional[str], stderr: str = "", data=None, rss=None, code=None):
-        return ProbeOutcome(spec.name, status, data, reason, stderr, time.monotonic() - started, rss, code)
+    def outcome(status: str, reason: Optional[str], stderr: str = "", data=None, rss=None, code=None, lines=b""):
+        progress, _ = _split_answer(lines)
+        return ProbeOutcome(spec.name, status, data, reason, stderr, time.monotonic() - started, rss, code,
+                            tuple(progress))
 
     try:
         process = subprocess.Popen(
@@ -142,17 +166,20 @@ def run_probe(
         except subprocess.TimeoutExpired:
             stdout, stderr = b"", b""
         return outcome(
-            TIMEOUT, "probe %s did not finish within %g s" % (spec.name, spec.timeout_s), _tail(stderr or b"")
+            TIMEOUT, "probe %s did not finish within %g s" % (spec.name, spec.timeout_s), _tail(stderr or b""),
+            lines=stdout or b"",
         )
     stderr_tail = _tail(stderr)
     crash = _crash_reason(spec.name, process.returncode)
     if crash:
-        return outcome(CRASHED, crash, stderr_tail, code=process.returncode)
+        return outcome(CRASHED, crash, stderr_tail, code=process.returncode, lines=stdout)
     if process.returncode != 0:
         reason = "probe %s failed (exit %d): %s" % (spec.name, process.returncode, _last_line(stderr_tail))
-        return outcome(FAILED, reason, stderr_tail, code=process.returncode)
+        return outcome(FAILED, reason, stderr_tail, code=process.returncode, lines=stdout)
     try:
-        payload = json.loads(stdout.decode("utf-8"))
+        _, payload = _split_answer(stdout)
+        if payload is None:
+            raise ValueError("no answer line")
         data = payload["data"]
         if not isinstance(data, dict):
             raise TypeError("data is not an object")
@@ -160,7 +187,20 @@ def run_probe(
         shown = stdout[:80].decode("utf-8", "replace")
         reason = "probe %s printed output that is not its JSON answer (%s): %r" % (spec.name, exc, shown)
         return outcome(GARBAGE, reason, stderr_tail, code=0)
-    return outcome(OK, None, stderr_tail, data=data, rss=payload.get("peak_rss_kb"), code=0)
+    return outcome(OK, None, stderr_tail, data=data, rss=payload.get("peak_rss_kb"), code=0, lines=stdout)
+
+
+@contextmanager
+def killed_on_interrupt() -> Iterator[List["subprocess.Popen[bytes]"]]:
+    """A list to register children in; all of them are killed if the block is left by an exception
+    (Ctrl-C included), so none outlives the doctor."""
+    processes: List["subprocess.Popen[bytes]"] = []
+    try:
+        yield processes
+    except BaseException:
+        for process in processes:
+            _kill(process)
+        raise
 
 
 def run_probes(
@@ -169,22 +209,16 @@ def run_probes(
     cwd: str,
     env: Mapping[str, str],
     arguments: Mapping[str, Mapping[str, Any]],
+    started_processes: Optional[List["subprocess.Popen[bytes]"]] = None,
 ) -> Dict[str, ProbeOutcome]:
-    """Run independent probes concurrently; the slowest one sets the wall time.
-
-    On Ctrl-C every child is killed before the interrupt goes on, so none outlives the doctor.
-    """
+    """Run independent probes concurrently; the slowest one sets the wall time."""
     if not specs:
         return {}
-    processes: List["subprocess.Popen[bytes]"] = []
-    with ThreadPoolExecutor(max_workers=len(specs)) as pool:
-        futures = {
-            spec.name: pool.submit(run_probe, spec, python, cwd, env, arguments.get(spec.name), processes)
-            for spec in specs
-        }
-        try:
+    with killed_on_interrupt() as own:
+        processes = own if started_processes is None else started_processes
+        with ThreadPoolExecutor(max_workers=len(specs)) as pool:
+            futures = {
+                spec.name: pool.submit(run_probe, spec, python, cwd, env, arguments.get(spec.name), processes)
+                for spec in specs
+            }
             return {name: future.result() for name, future in futures.items()}
-        except BaseException:
-            for process in processes:
-                _kill(process)
-            raise

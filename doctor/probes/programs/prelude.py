@@ -31,17 +31,29 @@ def _doctor_error(exc):
     }
 
 
+_DOCTOR_ANSWER_FD = []
+
+
+def _doctor_write_line(record):
+    payload = (json.dumps(record) + "\n").encode("utf-8")
+    while payload:
+        written = os.write(_DOCTOR_ANSWER_FD[0], payload)
+        payload = payload[written:]
+
+
+def _doctor_progress(record):
+    """Send a partial result now: if the process dies later, the runner still has it."""
+    _doctor_write_line({"progress": record})
+
+
 def _doctor_run(collect):
     # Libraries print to stdout from Python and from C; the answer travels on a private copy of fd 1
     # while fd 1 itself is pointed at stderr.
     sys.stdout.flush()
-    answer_fd = os.dup(1)
+    _DOCTOR_ANSWER_FD.append(os.dup(1))
     os.dup2(2, 1)
     arguments = json.loads(sys.argv[1]) if len(sys.argv) > 1 else {}
     data = collect(arguments)
     sys.stdout.flush()
-    payload = json.dumps({"data": data, "peak_rss_kb": _doctor_peak_rss_kb()}).encode("utf-8")
-    while payload:
-        written = os.write(answer_fd, payload)
-        payload = payload[written:]
-    os.close(answer_fd)
+    _doctor_write_line({"data": data, "peak_rss_kb": _doctor_peak_rss_kb()})
+    os.close(_DOCTOR_ANSWER_FD[0])

@@ -1,5 +1,4 @@
-# Probe "torch": imports torch and records its build and the devices it can use.
-import time
+# Part of probe "torch" (with op_catalog.py and ops.py): torch's build and the devices it can use.
 
 
 def _attempt(function):
@@ -56,13 +55,8 @@ def _xpu(torch):
     return {"available": available, "device_count": count, "error": error}
 
 
-def collect(arguments):
-    started = time.time()
-    try:
-        import torch
-    except BaseException as exc:
-        return {"importable": False, "error": _doctor_error(exc), "import_seconds": time.time() - started}
-    import_seconds = time.time() - started
+def describe_torch(torch, import_seconds):
+    """torch's build and devices, or why something named torch is not usable."""
     try:
         return _describe(torch, import_seconds)
     except Exception as exc:

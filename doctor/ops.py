@@ -1,0 +1,166 @@
+"""Op probing: run the op catalogue on a device in a child process, restart after an op that kills the
+child, and classify every op from what the child measured.
+
+Classes: ``native`` (runs on the device and matches the CPU reference), ``fallback`` (matches, but only
+because the MPS fallback ran it on the CPU), ``unsupported`` (NotImplementedError), ``dtype-unsupported``,
+``wrong`` (outside the tolerance), ``error`` (another exception), ``crashed`` (the child died in it),
+``timeout`` (it hung). A crashing op costs one extra child start; the ops after it still run.
+"""
+
+import re
+import time
+from dataclasses import dataclass
+from typing import Any, Dict, List, Mapping, Optional, Sequence
+
+from doctor.probes import torch_probe
+from doctor.probes.programs.op_catalog import CATALOG
+from doctor.probes.runner import FAILED, OK, TIMEOUT, ProbeOutcome, run_probe, skipped_outcome
+
+NATIVE = "native"
+FALLBACK = "fallback"
+UNSUPPORTED = "unsupported"
+DTYPE_UNSUPPORTED = "dtype-unsupported"
+WRONG = "wrong"
+ERROR = "error"
+OP_CRASHED = "crashed"
+OP_TIMEOUT = "timeout"
+OP_STATUSES = (NATIVE, FALLBACK, UNSUPPORTED, DTYPE_UNSUPPORTED, WRONG, ERROR, OP_CRASHED, OP_TIMEOUT)
+DEVICES = ("auto", "cpu", "cuda", "mps", "xpu")
+CATALOGS = ("lesson", "all")
+OP_TIMEOUT_S = 30.0
+# faulthandler.dump_traceback_later(exit=True) prints this before it ends a hung child.
+_CATALOG = {op.name: op for op in CATALOG}
+_WATCHDOG = re.compile(r"^Timeout \(\d+:\d\d:\d\d", re.MULTILINE)
+# Errors that name a dtype the device lacks, e.g. MPS's "Cannot convert a MPS Tensor to float64 dtype"
+# (knowledge.md #5) or a kernel's "not implemented for 'Half'".
+_DTYPE_WORDS = re.compile(r"float64|double|dtype|not implemented for '(Half|BFloat16|Double|Float)'", re.IGNORECASE)
+
+
+def classify(record: Mapping[str, Any]) -> str:
+    """The class of one op from the child's measurement (see the module docstring)."""
+    if record.get("status") in (OP_CRASHED, OP_TIMEOUT):
+        return record["status"]
+    if record.get("reference_error"):
+        return ERROR
+    exception = record.get("exception")
+    if exception:
+        if exception.get("type") == "NotImplementedError":
+            return UNSUPPORTED
+        if exception.get("type") in ("TypeError", "RuntimeError") and _DTYPE_WORDS.search(exception.get("message", "")):
+            return DTYPE_UNSUPPORTED
+        return ERROR
+    if record.get("within_tolerance") is False or record.get("mismatch"):
+        return WRONG
+    if record.get("fallback_warnings"):
+        return FALLBACK
+    return NATIVE
+
+
+def describe(record: Mapping[str, Any]) -> str:
+    """One line of evidence for an op's class."""
+    status = classify(record)
+    if status in (OP_CRASHED, OP_TIMEOUT):
+        return record.get("reason", "")
+    if record.get("reference_error"):
+        return "fails on the CPU too: %s" % record["reference_error"]
+    if record.get("exception"):
+        message = record["exception"].get("message", "").strip().splitlines()
+        return "%s: %s" % (record["exception"]["type"], message[0] if message else "")
+    if status == WRONG:
+        if record.get("mismatch"):
+            return record["mismatch"]
+        return "max abs error %.3g beyond rtol %g, atol %g" % ((record.get("max_abs_error") or 0.0),
+                                                               *record.get("tolerance", (0, 0)))
+    if status == FALLBACK:
+        return record["fallback_warnings"][0]
+    if record.get("max_abs_error") is not None:
+        return "max abs error %.3g" % record["max_abs_error"]
+    return ""
+
+
+@dataclass(frozen=True)
+class OpsRequest:
+    device: str = "auto"
+    catalog: str = "lesson"
+    lesson: Optional[int] = None
+    only: Sequence[str] = ()
+    op_timeout_s: float = OP_TIMEOUT_S
+    timeout_s: float = 300.0
+
+
+def _culprit(progress: Sequence[Mapping[str, Any]]) -> Optional[str]:
+    """The op the child announced but never reported: the one it died in."""
+    begun = [record["op"] for record in progress if record.get("kind") == "begin"]
+    finished = {record["op"] for record in progress if record.get("kind") == "result"}
+    unfinished = [name for name in begun if name not in finished]
+    return unfinished[-1] if unfinished else None
+
+
+def run_torch_probe(
+    python: str,
+    cwd: str,
+    env: Mapping[str, str],
+    request: OpsRequest,
+    started_processes: Optional[List[Any]] = None,
+) -> Dict[str, ProbeOutcome]:
+    """Run the torch probe and its op catalogue to the end, one child after another when ops crash or hang.
+
+    Returns two outcomes: ``torch`` (the build and devices, as the first child reported them) and ``ops``
+    (``ok`` with every op's record once the catalogue ran, crashed ops included and marked; ``skipped``
+    when torch does not import; otherwise the failure of the child that never reached the first op).
+    """
+    started = time.monotonic()
+    spec = torch_probe(request.timeout_s)
+    torch_facts: Optional[Dict[str, Any]] = None
+    header: Optional[Dict[str, Any]] = None
+    results: Dict[str, Dict[str, Any]] = {}
+    restarts = 0
+    while True:
+        arguments = {"device": request.device, "catalog": request.catalog, "lesson": request.lesson,
+                     "only": list(request.only), "skip": sorted(results), "op_timeout_s": request.op_timeout_s}
+        outcome = run_probe(spec, python, cwd, env, arguments, started_processes)
+        for record in outcome.progress:
+            kind = record.get("kind")
+            if kind == "torch" and torch_facts is None:
+                torch_facts = record["facts"]
+            elif kind == "start" and header is None:
+                header = dict(record)
+            elif kind == "result":
+                results[record["op"]] = dict(record)
+        if outcome.status == OK:
+            break
+        culprit = _culprit(outcome.progress)
+        if header is None or culprit is None:
+            break
+        hung = outcome.status == TIMEOUT or (outcome.status == FAILED and _WATCHDOG.search(outcome.stderr_tail))
+        reason = ("did not finish within %g s" % request.op_timeout_s if hung
+                  else (outcome.reason or "").replace("probe torch ", "the child "))
+        entry = _CATALOG.get(culprit)
+        results[culprit] = {"kind": "result", "op": culprit, "status": OP_TIMEOUT if hung else OP_CRASHED,
+                            "reason": reason, "stderr_tail": outcome.stderr_tail[-800:],
+                            "lessons": list(entry.lessons) if entry else [], "why": entry.why if entry else ""}
+        restarts += 1
+    elapsed = time.monotonic() - started
+
+    def finished(name, status, data, reason):
+        return ProbeOutcome(name, status, data, reason, outcome.stderr_tail, elapsed, outcome.peak_rss_kb,
+                            outcome.returncode)
+
+    if torch_facts is None:
+        return {"torch": finished("torch", outcome.status, None, outcome.reason),
+                "ops": finished("ops", outcome.status, None, outcome.reason)}
+    torch = finished("torch", OK, torch_facts, None)
+    if not torch_facts.get("importable"):
+        return {"torch": torch, "ops": skipped_outcome("ops", "torch does not import")}
+    if header is None:
+        return {"torch": torch, "ops": finished("ops", outcome.status, None, outcome.reason)}
+    for record in results.values():
+        record["class"] = classify(record)
+        record["evidence"] = describe(record)
+    return {"torch": torch, "ops": finished("ops", OK, dict(header, ops=list(results.values()), restarts=restarts),
+                                            None)}
+
+
+def by_class(data: Mapping[str, Any], *classes: str) -> List[Mapping[str, Any]]:
+    return [record for record in data.get("ops", []) if record.get("class") in classes]
+
