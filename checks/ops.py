@@ -2,11 +2,11 @@
 CPU (doctor/ops.py classifies each op). Ops that only the MPS fallback rescues are ``mps-fallback``'s."""
 
 from doctor.findings import error, fix, ok, skipped, warning
-from doctor.ops import (DTYPE_UNSUPPORTED, ERROR, FALLBACK, NATIVE, OP_CRASHED, OP_TIMEOUT, UNSUPPORTED, WRONG,
+from doctor.ops import (DTYPE_UNSUPPORTED, ERROR, FALLBACK, NATIVE, OP_CRASHED, SEVERE_CLASSES, UNSUPPORTED,
                         by_class)
 from doctor.registry import check
 
-SEVERE = (WRONG, OP_CRASHED, OP_TIMEOUT)
+SEVERE = SEVERE_CLASSES
 
 
 def _listing(records):

@@ -10,12 +10,13 @@ import os
 import shutil
 import subprocess
 import sys
-from typing import Optional, Sequence, TextIO
+from typing import List, Optional, Sequence, TextIO
 
 import doctor
 from doctor.collect import Target
 from doctor.facts import Facts
 from doctor.lessons import DEFAULT_LESSON, LESSONS
+from doctor.ops import CATALOGS, DEVICES, OP_TIMEOUT_S
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 INTERPRETER_CHECK_TIMEOUT_S = 20
@@ -55,6 +56,17 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--output", metavar="FILE", help="write the report to FILE instead of standard output")
     check.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
     check.add_argument("-v", "--verbose", action="store_true", help="show evidence for every finding, and timings")
+    ops = commands.add_parser("ops", help="run the lesson's ops on a device and compare them with the CPU")
+    ops.add_argument("--device", choices=DEVICES, default="auto", help="the device (default: the lessons' own)")
+    ops.add_argument("--catalog", choices=CATALOGS, default="lesson",
+                     help="lesson: the ops the course uses; all: torch's OpInfo database (needs expecttest)")
+    ops.add_argument("--lesson", type=_lesson, metavar="N", help="only the ops this lesson uses")
+    ops.add_argument("--op", action="append", default=[], metavar="NAME", help="only this op (repeatable)")
+    ops.add_argument("--op-timeout", type=float, default=OP_TIMEOUT_S, metavar="SECONDS",
+                     help="how long one op may run before it counts as hung (default %g)" % OP_TIMEOUT_S)
+    ops.add_argument("--python", metavar="PATH", help="the interpreter whose torch to use (default: this one)")
+    ops.add_argument("--format", choices=("text", "json"), default="text")
+    ops.add_argument("--output", metavar="FILE", help="write the table or JSON to FILE")
     listing = commands.add_parser("list", help="list every check id with its summary")
     listing.add_argument("--format", choices=("text", "json"), default="text")
     return parser
@@ -132,6 +144,60 @@ def _run_check(arguments: argparse.Namespace, stdout: TextIO) -> int:
     return report.exit_code(strict=arguments.strict)
 
 
+def _available_devices(torch_facts) -> List[str]:
+    available = ["cpu"]
+    if (torch_facts.get("cuda") or {}).get("available"):
+        available.append("cuda")
+    if (torch_facts.get("mps") or {}).get("available"):
+        available.append("mps")
+    if (torch_facts.get("xpu") or {}).get("available"):
+        available.append("xpu")
+    return available
+
+
+def _run_ops(arguments: argparse.Namespace, stdout: TextIO) -> int:
+    from doctor.collect import probe_environment
+    from doctor.ops import SEVERE_CLASSES, OpsRequest, by_class, run_torch_probe
+    from doctor.probes.programs.op_catalog import catalog_names
+    from doctor.probes.runner import killed_on_interrupt
+    from doctor.render.ops_report import render_ops_json, render_ops_text, summary_line
+
+    if arguments.catalog == "lesson":
+        unknown = [name for name in arguments.op if name not in catalog_names()]
+        if unknown:
+            raise UsageError("unknown op %s: the lesson catalogue has %s" % (", ".join(map(repr, unknown)),
+                                                                         ", ".join(catalog_names())))
+    if arguments.op_timeout <= 0:
+        raise UsageError("--op-timeout must be positive, not %g" % arguments.op_timeout)
+    python = _interpreter(arguments.python) if arguments.python else sys.executable
+    request = OpsRequest(device=arguments.device, catalog=arguments.catalog, lesson=arguments.lesson,
+                         only=tuple(arguments.op), op_timeout_s=arguments.op_timeout)
+    with killed_on_interrupt() as processes:
+        outcomes = run_torch_probe(python, os.getcwd(), probe_environment(), request, processes)
+    torch, ops = outcomes["torch"], outcomes["ops"]
+    if not torch.ok or not torch.data.get("importable"):
+        reason = torch.reason or ((torch.data or {}).get("error") or {}).get("message", "")
+        stdout.write("dl-doctor ops: torch does not import in %s (%s); dl-doctor check names the cause\n"
+                     % (python, reason.strip().splitlines()[0] if reason.strip() else "no reason given"))
+        return EXIT_FINDINGS
+    if not ops.ok:
+        stdout.write("dl-doctor ops: the op run failed: %s\n" % ops.reason)
+        return EXIT_FINDINGS
+    data = ops.data
+    if not data.get("available"):
+        raise UsageError("--device %s is not available here; available: %s"
+                         % (arguments.device, ", ".join(_available_devices(torch.data))))
+    if data.get("catalog_error"):
+        raise UsageError("--catalog all needs torch's OpInfo database, which does not import here (%s); "
+                         "it needs the expecttest package: %s -m pip install expecttest"
+                         % (data["catalog_error"], python))
+    text = render_ops_json(data) if arguments.format == "json" else render_ops_text(data)
+    _write(text, arguments.output, stdout)
+    if arguments.output is not None:
+        stdout.write("dl-doctor: ops written to %s (%s)\n" % (arguments.output, summary_line(data)))
+    return EXIT_FINDINGS if by_class(data, *SEVERE_CLASSES) else EXIT_OK
+
+
 def _run_list(arguments: argparse.Namespace, stdout: TextIO) -> int:
     from doctor.registry import registered_checks
 
@@ -155,7 +221,7 @@ def main(argv: Optional[Sequence[str]] = None, stdout: Optional[TextIO] = None) 
         if arguments.command is None:
             parser.print_help(stdout)
             return EXIT_USAGE
-        runner = {"check": _run_check, "list": _run_list}[arguments.command]
+        runner = {"check": _run_check, "ops": _run_ops, "list": _run_list}[arguments.command]
         return runner(arguments, stdout)
     except UsageError as exc:
         sys.stderr.write("dl-doctor: error: %s\n" % exc)

@@ -24,6 +24,8 @@ WRONG = "wrong"
 ERROR = "error"
 OP_CRASHED = "crashed"
 OP_TIMEOUT = "timeout"
+# Results that mean the device computes wrong or kills the process: `dl-doctor ops` exits 1 on them.
+SEVERE_CLASSES = (WRONG, OP_CRASHED, OP_TIMEOUT)
 OP_STATUSES = (NATIVE, FALLBACK, UNSUPPORTED, DTYPE_UNSUPPORTED, WRONG, ERROR, OP_CRASHED, OP_TIMEOUT)
 DEVICES = ("auto", "cpu", "cuda", "mps", "xpu")
 CATALOGS = ("lesson", "all")
@@ -73,6 +75,8 @@ def describe(record: Mapping[str, Any]) -> str:
                                                                *record.get("tolerance", (0, 0)))
     if status == FALLBACK:
         return record["fallback_warnings"][0]
+    if record.get("compare_error"):
+        return "ran; not compared (%s)" % record["compare_error"]
     if record.get("max_abs_error") is not None:
         return "max abs error %.3g" % record["max_abs_error"]
     return ""

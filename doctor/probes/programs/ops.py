@@ -127,7 +127,8 @@ def _difference(torch, got, expected, tolerance):
         actual, wanted = actual.double(), wanted.double()
         if not torch.equal(torch.isnan(actual), torch.isnan(wanted)):
             return None, False, "NaN where the reference has a number (or the reverse)"
-        finite = ~torch.isnan(wanted)
+        # Equal values (infinities included) are no gap; NaN positions were checked above.
+        finite = ~torch.isnan(wanted) & (actual != wanted)
         gap = (actual - wanted).abs()[finite]
         if gap.numel():
             worst = max(worst, gap.max().item())
@@ -189,9 +190,17 @@ def _catalog_entry(torch, op, device, mode):
         return record
     tolerance = op.tolerance or DEFAULT_TOLERANCE
     record["tolerance"] = list(tolerance)
-    record["max_abs_error"], record["within_tolerance"], record["mismatch"] = _difference(
-        torch, got, expected, tolerance)
+    _compare(torch, record, got, expected, tolerance)
     return record
+
+
+def _compare(torch, record, got, expected, tolerance):
+    try:
+        record["max_abs_error"], record["within_tolerance"], record["mismatch"] = _difference(
+            torch, got, expected, tolerance)
+    except Exception as exc:
+        # Some layouts (sparse, nested) cannot be compared elementwise here: the op ran, unverified.
+        record["compare_error"] = "%s: %s" % (type(exc).__name__, str(exc).splitlines()[0][:200])
 
 
 def _opinfo_entries(torch):
@@ -242,8 +251,7 @@ def _opinfo_entry(torch, info, device, mode):
         record["within_tolerance"] = True
         return record
     record["tolerance"] = list(OPINFO_TOLERANCE)
-    record["max_abs_error"], record["within_tolerance"], record["mismatch"] = _difference(
-        torch, got, expected, OPINFO_TOLERANCE)
+    _compare(torch, record, got, expected, OPINFO_TOLERANCE)
     return record
 
 
@@ -298,7 +306,12 @@ def collect(arguments):
         _doctor_progress({"kind": "begin", "op": name})
         # A watchdog thread in C: exits the process with a traceback if this op hangs, even inside C code.
         faulthandler.dump_traceback_later(op_timeout, exit=True)
-        record = run_entry(torch, entry, device, mode)
+        try:
+            record = run_entry(torch, entry, device, mode)
+        except Exception as exc:
+            # The probe's own handling failed (an odd sample, an odd output): still only this op's problem.
+            record = {"reference_error": "%s: %s" % (type(exc).__name__, str(exc).splitlines()[0][:300])
+                      if str(exc) else type(exc).__name__, "exception": None, "fallback_warnings": []}
         faulthandler.cancel_dump_traceback_later()
         record.update({"kind": "result", "op": name, "lessons": list(getattr(entry, "lessons", ())),
                        "why": getattr(entry, "why", "")})
