@@ -56,6 +56,17 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--output", metavar="FILE", help="write the report to FILE instead of standard output")
     check.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
     check.add_argument("-v", "--verbose", action="store_true", help="show evidence for every finding, and timings")
+    check.add_argument("--fix", action="store_true", help="after the report, plan the fixes it names (dry run)")
+    check.add_argument("--yes", action="store_true", help="with --fix: apply the automatic fixes")
+    fixing = commands.add_parser("fix", help="plan, apply (--yes) or undo the fixes that the findings name")
+    fixing.add_argument("fixes", nargs="*", metavar="FIX", help="only these automatic fixes (see --list)")
+    fixing.add_argument("--yes", action="store_true", help="apply the automatic fixes (default: a dry run)")
+    fixing.add_argument("--dry-run", action="store_true", help="show what would be written, write nothing")
+    fixing.add_argument("--undo", action="store_true", help="restore every file dl-doctor fix changed")
+    fixing.add_argument("--list", action="store_true", help="list the automatic fixes")
+    fixing.add_argument("--python", metavar="PATH", help="the environment to fix (default: this interpreter's)")
+    fixing.add_argument("--lesson", type=_lesson, default=DEFAULT_LESSON, metavar="N",
+                        help="the lesson whose checks decide what to fix (default %d)" % DEFAULT_LESSON)
     ops = commands.add_parser("ops", help="run the lesson's ops on a device and compare them with the CPU")
     ops.add_argument("--device", choices=DEVICES, default="auto", help="the device (default: the lessons' own)")
     ops.add_argument("--catalog", choices=CATALOGS, default="lesson",
@@ -141,7 +152,76 @@ def _run_check(arguments: argparse.Namespace, stdout: TextIO) -> int:
     _write(text, arguments.output, stdout)
     if arguments.output is not None:
         stdout.write("dl-doctor: report written to %s (%s)\n" % (arguments.output, summary_line(report)))
+    if arguments.fix:
+        if arguments.facts:
+            raise UsageError("--fix needs a live environment, not saved --facts")
+        stdout.write("\n")
+        fixed = _fix_from_report(report, target, (), arguments.yes, stdout)
+        return fixed if arguments.yes else max(fixed, report.exit_code(strict=arguments.strict))
     return report.exit_code(strict=arguments.strict)
+
+
+def _fix_from_report(report, target: Target, requested: Sequence[str], apply: bool, stdout: TextIO) -> int:
+    from doctor.fixes import FixRefused, apply_plan
+    from doctor.fixes.workflow import propose, recheck
+    from doctor.render.fix_text import render_applied, render_proposal
+    from doctor.render.text import Style
+
+    proposal = propose(report, requested)
+    stdout.write(render_proposal(proposal, applying=apply))
+    if not apply:
+        return EXIT_FINDINGS if proposal.refused else EXIT_OK
+    results = []
+    for plan in proposal.plans:
+        try:
+            writes = apply_plan(plan)
+        except (FixRefused, OSError) as exc:
+            stdout.write("%s: not applied: %s\n" % (plan.fix_id, exc))
+            return EXIT_FINDINGS
+        results.append((plan, writes, recheck(target, report.facts.lesson, plan)))
+    stdout.write(render_applied(results, Style.for_stream(stdout)))
+    still_failing = any(f.status == "error" for _, _, findings in results for f in findings)
+    return EXIT_FINDINGS if proposal.refused or still_failing else EXIT_OK
+
+
+def _run_fix(arguments: argparse.Namespace, stdout: TextIO) -> int:
+    from doctor.fixes.workflow import AUTOMATIC_FIXES
+
+    if arguments.list:
+        for fix_id, definition in AUTOMATIC_FIXES.items():
+            stdout.write("%s  %s\n" % (fix_id, definition.summary))
+        return EXIT_OK
+    unknown = [name for name in arguments.fixes if name not in AUTOMATIC_FIXES]
+    if unknown:
+        raise UsageError("unknown fix %s: the automatic fixes are %s" % (", ".join(map(repr, unknown)),
+                                                                       ", ".join(AUTOMATIC_FIXES)))
+    if arguments.yes and arguments.dry_run:
+        raise UsageError("--yes and --dry-run contradict each other")
+    if arguments.undo and (arguments.yes or arguments.fixes):
+        raise UsageError("--undo restores everything dl-doctor fix wrote; it takes no fix names and no --yes")
+    target = Target(python=_interpreter(arguments.python) if arguments.python else sys.executable, cwd=os.getcwd())
+    if arguments.undo:
+        return _undo(target, stdout)
+    from doctor.report import diagnose
+
+    report = diagnose(target, lesson=arguments.lesson)
+    return _fix_from_report(report, target, arguments.fixes, arguments.yes, stdout)
+
+
+def _undo(target: Target, stdout: TextIO) -> int:
+    from doctor.collect import collect_facts
+    from doctor.fixes import FixRefused, Journal
+
+    python = collect_facts(target, DEFAULT_LESSON, quick=True, only=["python"]).data("python")
+    if python is None:
+        raise UsageError("the interpreter %s did not answer" % target.python)
+    try:
+        done = Journal(python["prefix"]).undo()
+    except FixRefused as exc:
+        stdout.write("dl-doctor fix --undo: refused: %s\n" % exc)
+        return EXIT_FINDINGS
+    stdout.write("\n".join(done) + "\n" if done else "Nothing to undo in %s.\n" % python["prefix"])
+    return EXIT_OK
 
 
 def _available_devices(torch_facts) -> List[str]:
@@ -221,7 +301,7 @@ def main(argv: Optional[Sequence[str]] = None, stdout: Optional[TextIO] = None) 
         if arguments.command is None:
             parser.print_help(stdout)
             return EXIT_USAGE
-        runner = {"check": _run_check, "ops": _run_ops, "list": _run_list}[arguments.command]
+        runner = {"check": _run_check, "ops": _run_ops, "fix": _run_fix, "list": _run_list}[arguments.command]
         return runner(arguments, stdout)
     except UsageError as exc:
         sys.stderr.write("dl-doctor: error: %s\n" % exc)

@@ -51,25 +51,30 @@ def collect_facts(
     lesson: int,
     quick: bool = False,
     probes: Optional[Sequence[ProbeSpec]] = None,
+    only: Optional[Sequence[str]] = None,
 ) -> Facts:
     """Run every probe (only the metadata ones with ``quick``), concurrently; the torch probe also runs
-    the lesson's op catalogue on the device the lessons would use."""
+    the lesson's op catalogue on the device the lessons would use. ``only`` names the probes to run
+    (a re-check after a fix needs a few); the others are reported as skipped."""
     specs = tuple(probes if probes is not None else builtin_probes())
-    to_run = [spec for spec in specs if spec.quick or not quick]
+    wanted = set(only) if only is not None else None
+    to_run = [spec for spec in specs if (spec.quick or not quick) and (wanted is None or spec.name in wanted)]
+    run_torch = not quick and (wanted is None or bool(wanted & {"torch", "ops"}))
     environment = probe_environment()
     # Children are killed before the pool waits for its threads, or an interrupt would wait on them.
     with ThreadPoolExecutor(max_workers=2) as pool, killed_on_interrupt() as processes:
         probed = pool.submit(run_probes, to_run, target.python, target.cwd, environment, probe_arguments(lesson),
                              processes)
-        torch = None if quick else pool.submit(run_torch_probe, target.python, target.cwd, environment,
+        torch = None if not run_torch else pool.submit(run_torch_probe, target.python, target.cwd, environment,
                                                OpsRequest(lesson=lesson), processes)
         outcomes = probed.result()
         if torch is not None:
             outcomes.update(torch.result())
+    reason = "not run with --quick" if quick else "not needed for this run"
     for name in ("torch", "ops"):
-        outcomes.setdefault(name, skipped_outcome(name, "not run with --quick"))
+        outcomes.setdefault(name, skipped_outcome(name, reason))
     outcomes["process"] = ProbeOutcome("process", OK, describe_this_process(), None, "", 0.0, None, None)
     for spec in specs:
         if spec.name not in outcomes:
-            outcomes[spec.name] = skipped_outcome(spec.name, "not run with --quick")
+            outcomes[spec.name] = skipped_outcome(spec.name, reason)
     return assemble_facts(target.python, target.cwd, quick, lesson, outcomes)

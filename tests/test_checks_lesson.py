@@ -55,7 +55,8 @@ EXPLAIN_CASES = [
      "ddgs is not installed", ["ddgs"]),
     ("torchvision-nms",
      [], import_error("RuntimeError", "operator torchvision::nms does not exist"),
-     "torchvision does not match the installed torch", ["torch==2.14.1", "torchvision==0.29.*", "--index-url " + CU130]),
+     "torchvision does not match the installed torch",
+     ["torch==2.14.1", "torchvision==0.29.*", "--index-url " + CU130]),
     ("torchvision-custom-ops",
      [], import_error("ImportError", "Couldn't load custom C++ ops. This can happen if your PyTorch and "
                                      "torchvision versions are incompatible"),

@@ -6,7 +6,6 @@
 import faulthandler
 import json
 import os
-import sys
 import threading
 import time
 import warnings
@@ -71,7 +70,8 @@ def _simulated_backend(torch, config):
                     % (name, "." + overload if overload else ""))
             if behaviour == "missing":
                 warnings.warn("The operator '%s' is not currently supported on the MPS backend and will fall "
-                              "back to run on the CPU. This may have performance implications." % name)
+                              "back to run on the CPU. This may have performance implications." % name,
+                              stacklevel=2)
             if behaviour == "abort":
                 os.abort()
             if behaviour == "hang":
