@@ -8,7 +8,7 @@ integer is on, anything else (such as "true") is not a valid value.
 import re
 
 from doctor.findings import error, fix, info, ok, skipped, warning
-from doctor.ops import FALLBACK, UNSUPPORTED, by_class
+from doctor.ops import FALLBACK, NATIVE, UNSUPPORTED, by_class
 from doctor.registry import check
 
 VARIABLE = "PYTORCH_ENABLE_MPS_FALLBACK"
@@ -94,7 +94,13 @@ def mps_fallback(facts):
             ", ".join(r["op"] for r in rescued)),
             detail="\n".join("%s: %s" % (r["op"], r.get("evidence", "")) for r in rescued))
         return
-    yield ok("every lesson op runs natively on MPS%s" % (" (fallback on, unused)" if _enabled(value) else ""))
+    # Crashing, wrong or dtype-failing ops are device-ops' findings: the fallback cannot help them, and this
+    # title must not claim that they run.
+    unused = " (fallback on, unused)" if _enabled(value) else ""
+    if len(by_class(data, NATIVE)) == len(data.get("ops", [])):
+        yield ok("every lesson op runs natively on MPS%s" % unused)
+    else:
+        yield ok("no lesson op is missing on MPS%s" % unused)
 
 
 @check("mps-fallback-late", "PYTORCH_ENABLE_MPS_FALLBACK was not changed after torch was imported in this process",

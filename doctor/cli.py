@@ -202,9 +202,12 @@ def _run_fix(arguments: argparse.Namespace, stdout: TextIO) -> int:
     target = Target(python=_interpreter(arguments.python) if arguments.python else sys.executable, cwd=os.getcwd())
     if arguments.undo:
         return _undo(target, stdout)
+    from doctor.collect import collect_facts
     from doctor.report import diagnose
 
-    report = diagnose(target, lesson=arguments.lesson)
+    # Named fixes need only the interpreter's facts to plan; otherwise the findings decide what to fix.
+    facts = collect_facts(target, arguments.lesson, only=["python"]) if arguments.fixes else None
+    report = diagnose(target, lesson=arguments.lesson, facts=facts)
     return _fix_from_report(report, target, arguments.fixes, arguments.yes, stdout)
 
 

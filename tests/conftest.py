@@ -57,9 +57,11 @@ def real_check(tmp_path_factory):
     }
 
 
-def make_venv(folder: Path) -> Path:
-    """A real, empty virtual environment (no pip: instant); returns its interpreter."""
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(folder)], check=True, timeout=120)
+def make_venv(folder: Path, system_site_packages: bool = False) -> Path:
+    """A real virtual environment without pip (instant), empty or seeing this interpreter's packages;
+    returns its interpreter."""
+    options = ["--system-site-packages"] if system_site_packages else []
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", *options, str(folder)], check=True, timeout=120)
     python = folder / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
     return python
 

@@ -68,6 +68,12 @@ def _atomic_write(path: Path, data: bytes) -> None:
             os.fsync(stream.fileno())
         if path.exists():
             shutil.copymode(str(path), temporary)
+        else:
+            # mkstemp makes the file private (0600); a new file gets the modes the umask gives any other one, so
+            # that a .pth hook is not silently skipped by other users of the environment.
+            umask = os.umask(0o022)
+            os.umask(umask)
+            os.chmod(temporary, 0o666 & ~umask)
         os.replace(temporary, str(path))
     except BaseException:
         if os.path.exists(temporary):
