@@ -71,9 +71,22 @@ def mps_fallback(facts):
     if data.get("device") != "mps":
         yield skipped("the lessons run on %s, not MPS" % data.get("device"))
         return
+    if not data.get("ops"):
+        yield skipped("no lesson op ran on MPS")
+        return
     missing = by_class(data, UNSUPPORTED)
     rescued = by_class(data, FALLBACK)
     value = data.get("fallback_variable")
+    if missing and _enabled(value):
+        # The fallback covers ops without an MPS kernel, not ones whose kernel raises (knowledge.md #2).
+        yield error(
+            "%d lesson op%s fail%s on MPS although %s=%s: the fallback does not cover %s"
+            % (len(missing), "" if len(missing) == 1 else "s", "s" if len(missing) == 1 else "", VARIABLE, value,
+               "it" if len(missing) == 1 else "them"),
+            detail="\n".join("%s: %s" % (r["op"], r.get("evidence", "")) for r in missing),
+            fix=fix("Update torch (newer releases add MPS kernels), or train these parts on the CPU."),
+        )
+        return
     if missing:
         first = missing[0]
         lessons = first.get("lessons") or [facts.lesson]

@@ -67,7 +67,7 @@ def describe(record: Mapping[str, Any]) -> str:
         return "fails on the CPU too: %s" % record["reference_error"]
     if record.get("exception"):
         message = record["exception"].get("message", "").strip().splitlines()
-        return "%s: %s" % (record["exception"]["type"], message[0] if message else "")
+        return "%s: %s" % (record["exception"]["type"], message[0]) if message else record["exception"]["type"]
     if status == WRONG:
         if record.get("mismatch"):
             return record["mismatch"]

@@ -86,10 +86,10 @@ def _default_data() -> Dict[str, Dict[str, Any]]:
             "kind": "start", "device": "cuda", "requested": "auto", "simulated": False, "available": True,
             "torch": "2.14.1+cu130", "fallback_variable": None, "import_seconds": 1.5, "catalog": "lesson",
             "catalog_error": None, "restarts": 0,
-            "ops": [_op("linalg.solve", (1, 2), "fastai aug_transforms warp (find_coeffs)"),
-                    _op("grid_sample", (1, 2, 8), "fastai affine and warp augmentations"),
-                    _op("conv2d", (1, 2, 8), "every convolutional layer of resnet"),
-                    _op("bernoulli_.int64", (4,), "fastai mask_tensor (dropout masks on integer tensors)")],
+            "ops": [op_record("linalg.solve", (1, 2), "fastai aug_transforms warp (find_coeffs)"),
+                    op_record("grid_sample", (1, 2, 8), "fastai affine and warp augmentations"),
+                    op_record("conv2d", (1, 2, 8), "every convolutional layer of resnet"),
+                    op_record("bernoulli_.int64", (4,), "fastai mask_tensor (dropout masks on integer tensors)")],
         },
         "process": {"pid": 4242, "torch_imported": False, "fallback_now": None, "initial_environment_known": True,
                     "fallback_at_start": None},
@@ -114,7 +114,7 @@ def deep_merge(base: Dict[str, Any], changes: Mapping[str, Any]) -> Dict[str, An
     return merged
 
 
-def _op(name, lessons, why, op_class="native", evidence="max abs error 1e-07", **extra):
+def op_record(name, lessons, why, op_class="native", evidence="max abs error 1e-07", **extra):
     """One op's record as doctor.ops leaves it in the facts."""
     record = {"kind": "result", "op": name, "lessons": list(lessons), "why": why, "class": op_class,
               "evidence": evidence, "exception": None, "fallback_warnings": [], "max_abs_error": 1e-7,

@@ -6,7 +6,7 @@ import pytest
 
 from checkrun import APPLE_ARM64, build, commands, one, words
 from doctor.probes.runner import skipped_outcome
-from factories import _op, failed_outcome
+from factories import op_record, failed_outcome
 
 VARIABLE = "PYTORCH_ENABLE_MPS_FALLBACK"
 SOLVE_WHY = "fastai aug_transforms warp (find_coeffs)"
@@ -18,16 +18,16 @@ FALLS_BACK = ("The operator 'aten::_linalg_solve_ex.result' is not currently sup
 
 
 def native(name, lessons=(1, 2), why="a lesson op"):
-    return _op(name, lessons, why)
+    return op_record(name, lessons, why)
 
 
 def missing(name, lessons=(1, 2), why=SOLVE_WHY):
-    return _op(name, lessons, why, op_class="unsupported", evidence=NOT_IMPLEMENTED, max_abs_error=None,
+    return op_record(name, lessons, why, op_class="unsupported", evidence=NOT_IMPLEMENTED, max_abs_error=None,
                within_tolerance=None, exception={"type": "NotImplementedError", "message": NOT_IMPLEMENTED})
 
 
 def rescued(name, lessons=(1, 2), why=SOLVE_WHY):
-    return _op(name, lessons, why, op_class="fallback", evidence=FALLS_BACK, fallback_warnings=[FALLS_BACK])
+    return op_record(name, lessons, why, op_class="fallback", evidence=FALLS_BACK, fallback_warnings=[FALLS_BACK])
 
 
 def on_mps(records, fallback=None, lesson=1):
@@ -133,7 +133,7 @@ def test_all_native_is_ok(fallback, title):
 def test_ops_the_fallback_cannot_help_are_left_to_device_ops_without_claiming_they_run(op_class):
     # The fallback only rescues ops MPS lacks (knowledge.md #2); device-ops reports these, and mps-fallback
     # must not contradict it by saying every op runs natively.
-    broken = _op("bernoulli_.int64", (4,), "fastai mask_tensor", op_class=op_class, evidence="it broke")
+    broken = op_record("bernoulli_.int64", (4,), "fastai mask_tensor", op_class=op_class, evidence="it broke")
     facts = on_mps([native("conv2d"), broken])
     finding = one("mps-fallback", facts)
     assert finding.status == "ok"
@@ -192,3 +192,15 @@ def test_mps_fallback_late_needs_the_process_probe():
     finding = one("mps-fallback-late", build(outcomes={"process": skipped_outcome("process", "not in a kernel")}))
     assert finding.status == "skipped"
     assert "not in a kernel" in words(finding)
+
+
+@pytest.mark.parametrize("fallback", ["1", "2"])
+def test_a_missing_op_with_the_fallback_already_on_is_not_sent_back_to_the_fallback(fallback):
+    finding = one("mps-fallback", on_mps([missing("linalg.solve"), native("conv2d")], fallback=fallback))
+    assert finding.status == "error"
+    assert "although %s=%s: the fallback does not cover it" % (VARIABLE, fallback) in finding.title
+    assert finding.fix.automatic is None and "Update torch" in finding.fix.text
+
+
+def test_no_op_ran_on_mps_is_skipped():
+    assert one("mps-fallback", on_mps([])).status == "skipped"

@@ -5,7 +5,7 @@ import pytest
 
 from checkrun import APPLE_ARM64, build, one, words
 from doctor.probes.runner import skipped_outcome
-from factories import _op, failed_outcome
+from factories import op_record, failed_outcome
 
 SOLVE = ("linalg.solve", (1, 2), "fastai aug_transforms warp (find_coeffs)")
 GRID = ("grid_sample", (1, 2, 8), "fastai affine and warp augmentations")
@@ -26,7 +26,8 @@ RESULTS = {
                   within_tolerance=None, max_abs_error=None),
     "dtype-unsupported": dict(op_class="dtype-unsupported",
                               evidence="TypeError: Cannot convert a MPS Tensor to float64 dtype",
-                              exception={"type": "TypeError", "message": "Cannot convert a MPS Tensor to float64 dtype"},
+                              exception={"type": "TypeError",
+                                         "message": "Cannot convert a MPS Tensor to float64 dtype"},
                               within_tolerance=None, max_abs_error=None),
     "unsupported": dict(op_class="unsupported",
                         evidence="NotImplementedError: The operator 'aten::_linalg_solve_ex.result' is not currently "
@@ -45,7 +46,7 @@ def ops_on(device, **classes):
     records = []
     for name, lessons, why in CATALOGUE:
         result = classes.get(name.replace(".", "_"))
-        records.append(_op(name, lessons, why, **RESULTS[result]) if result else _op(name, lessons, why))
+        records.append(op_record(name, lessons, why, **RESULTS[result]) if result else op_record(name, lessons, why))
     layers = (APPLE_ARM64,) if device == "mps" else ()
     return build(*layers, ops={"device": device, "torch": "2.14.1" if device == "mps" else "2.14.1+cu130",
                                "ops": records})
@@ -90,7 +91,7 @@ def test_failing_ops(device, classes, status, title):
     assert finding.title == title
     assert "Update torch" in finding.fix.text
     # Every failing op is listed with its evidence and what the lessons use it for.
-    for name, lessons, why in CATALOGUE:
+    for name, _, why in CATALOGUE:
         if name.replace(".", "_") in classes:
             assert name in finding.detail
             assert why in finding.detail

@@ -15,7 +15,7 @@ from doctor.fixes import AppliedWrite, FixRefused, Journal, apply_plan
 from doctor.fixes.mps_fallback import CONTENT, FILE_NAME, plan_mps_fallback
 from doctor.fixes.workflow import propose
 from doctor.report import diagnose
-from factories import _op, failed_outcome
+from factories import op_record, failed_outcome, make_facts
 
 VARIABLE = "PYTORCH_ENABLE_MPS_FALLBACK"
 ODD_BYTES = b"\x00\xff\r\nimport sys\r\n\xfe not utf-8 \x80\n"
@@ -41,7 +41,7 @@ def mac_facts(prefix, site_packages, python=None, ops=None):
 
 
 def missing_solve():
-    return _op("linalg.solve", (1, 2), "fastai aug_transforms warp (find_coeffs)", op_class="unsupported",
+    return op_record("linalg.solve", (1, 2), "fastai aug_transforms warp (find_coeffs)", op_class="unsupported",
                evidence="NotImplementedError: The operator 'aten::_linalg_solve_ex.result' is not currently "
                         "implemented for the MPS device.", within_tolerance=None, max_abs_error=None)
 
@@ -314,3 +314,20 @@ def test_manual_fixes_are_problems_with_commands_and_no_automatic_fix(layers, ma
         assert finding.fix.commands
         assert finding.fix.automatic is None
     assert proposal.plans == ()
+
+
+def test_undo_leaves_no_empty_share_folder_behind(tmp_path):
+    site = tmp_path / "lib" / "site-packages"
+    site.mkdir(parents=True)
+    plan = plan_mps_fallback(make_facts(python={"prefix": str(tmp_path), "site_packages": [str(site)]}))
+    apply_plan(plan)
+    assert (tmp_path / "share" / "dl-doctor").is_dir()
+    Journal(str(tmp_path)).undo()
+    assert not (tmp_path / "share").exists()
+
+
+def test_an_unknown_fix_name_is_refused_not_raised():
+    report = diagnose(Target(), 1, facts=make_facts())
+    proposal = propose(report, ["make-it-fast"])
+    assert proposal.plans == ()
+    assert proposal.refused[0][0] == "make-it-fast" and "mps-fallback" in proposal.refused[0][1]

@@ -129,6 +129,10 @@ class Journal:
                 done.append("restored %s" % target)
         if entries:
             shutil.rmtree(str(self.folder))
+            try:
+                self.folder.parent.rmdir()  # <prefix>/share, when dl-doctor's folder was all it held
+            except OSError:
+                pass
         return done
 
 

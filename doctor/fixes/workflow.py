@@ -29,6 +29,9 @@ def propose(report: Report, requested: Sequence[str] = ()) -> Proposal:
     ids = list(dict.fromkeys(requested or named))
     plans, refused = [], []
     for fix_id in ids:
+        if fix_id not in AUTOMATIC_FIXES:
+            refused.append((fix_id, "no automatic fix has this name (%s)" % ", ".join(AUTOMATIC_FIXES)))
+            continue
         try:
             plans.append(AUTOMATIC_FIXES[fix_id].plan(report.facts))
         except FixRefused as exc:
