@@ -158,11 +158,41 @@ def _run_once(torch, op_call, inputs, backward, mode):
     return [r.detach() for r in result] + gradients
 
 
+def _new_record(dtype):
+    return {"fallback_warnings": [], "exception": None, "max_abs_error": None, "within_tolerance": None,
+            "mismatch": None, "reference_error": None, "dtype": dtype}
+
+
+def _on_device(record, run):
+    """Run ``run()`` (the device side of one op), recording its time, its exception and the CPU-fallback
+    warnings it raised; returns its outputs, or None when it raised."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        started = time.time()
+        try:
+            got = run()
+        except Exception as exc:
+            record["exception"] = {"type": type(exc).__name__, "message": str(exc)[:600]}
+            got = None
+        record["seconds"] = time.time() - started
+    record["fallback_warnings"] = sorted(set(str(w.message)[:300] for w in caught
+                                             if FALLBACK_WARNING in str(w.message)))
+    return got
+
+
+def _compare(torch, record, got, expected, tolerance):
+    record["tolerance"] = list(tolerance)
+    try:
+        record["max_abs_error"], record["within_tolerance"], record["mismatch"] = _difference(
+            torch, got, expected, tolerance)
+    except Exception as exc:
+        # Some layouts (sparse, nested) cannot be compared elementwise here: the op ran, unverified.
+        record["compare_error"] = "%s: %s" % (type(exc).__name__, str(exc).splitlines()[0][:200])
+
+
 def _catalog_entry(torch, op, device, mode):
-    generator = torch.Generator().manual_seed(0)
-    inputs = op.inputs(torch, generator)
-    record = {"fallback_warnings": [], "exception": None, "max_abs_error": None, "within_tolerance": None,
-              "mismatch": None, "reference_error": None, "dtype": op.dtype}
+    inputs = op.inputs(torch, torch.Generator().manual_seed(0))
+    record = _new_record(op.dtype)
     call = lambda *tensors: op.call(torch, *tensors)  # noqa: E731
     if op.validate is None:
         try:
@@ -171,36 +201,15 @@ def _catalog_entry(torch, op, device, mode):
             record["reference_error"] = "%s: %s" % (type(exc).__name__, exc)
             return record
     dtype = None if op.keep_float64 else getattr(torch, op.dtype)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        started = time.time()
-        try:
-            got = _run_once(torch, call, _to(torch, inputs, device, dtype), op.backward, mode)
-        except Exception as exc:
-            record["exception"] = {"type": type(exc).__name__, "message": str(exc)[:600]}
-            got = None
-        record["seconds"] = time.time() - started
-    record["fallback_warnings"] = sorted(set(str(w.message)[:300] for w in caught
-                                             if FALLBACK_WARNING in str(w.message)))
+    got = _on_device(record, lambda: _run_once(torch, call, _to(torch, inputs, device, dtype), op.backward, mode))
     if got is None:
         return record
     if op.validate is not None:
         record["mismatch"] = op.validate(torch, got[0], inputs)
         record["within_tolerance"] = record["mismatch"] is None
         return record
-    tolerance = op.tolerance or DEFAULT_TOLERANCE
-    record["tolerance"] = list(tolerance)
-    _compare(torch, record, got, expected, tolerance)
+    _compare(torch, record, got, expected, op.tolerance or DEFAULT_TOLERANCE)
     return record
-
-
-def _compare(torch, record, got, expected, tolerance):
-    try:
-        record["max_abs_error"], record["within_tolerance"], record["mismatch"] = _difference(
-            torch, got, expected, tolerance)
-    except Exception as exc:
-        # Some layouts (sparse, nested) cannot be compared elementwise here: the op ran, unverified.
-        record["compare_error"] = "%s: %s" % (type(exc).__name__, str(exc).splitlines()[0][:200])
 
 
 def _opinfo_entries(torch):
@@ -212,12 +221,23 @@ def _opinfo_name(info):
     return "opinfo:" + info.name + ("." + info.variant_test_name if info.variant_test_name else "")
 
 
+def _opinfo_on_device(torch, info, sample, device, mode):
+    context = mode() if mode is not None else None
+    if context is not None:
+        context.__enter__()
+    try:
+        moved = [_to(torch, part, device, None) for part in (sample.input, sample.args, sample.kwargs)]
+        torch.manual_seed(0)
+        return _outputs(torch, info(moved[0], *moved[1], **moved[2]))
+    finally:
+        if context is not None:
+            context.__exit__(None, None, None)
+
+
 def _opinfo_entry(torch, info, device, mode):
-    record = {"fallback_warnings": [], "exception": None, "max_abs_error": None, "within_tolerance": None,
-              "mismatch": None, "reference_error": None}
     dtypes = info.supported_dtypes("cpu")
     dtype = torch.float32 if torch.float32 in dtypes else (sorted(dtypes, key=str)[0] if dtypes else torch.float32)
-    record["dtype"] = str(dtype).replace("torch.", "")
+    record = _new_record(str(dtype).replace("torch.", ""))
     try:
         torch.manual_seed(0)
         sample = next(iter(info.sample_inputs("cpu", dtype, requires_grad=False)))
@@ -226,31 +246,12 @@ def _opinfo_entry(torch, info, device, mode):
     except Exception as exc:
         record["reference_error"] = "%s: %s" % (type(exc).__name__, str(exc)[:300])
         return record
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        started = time.time()
-        context = mode() if mode is not None else None
-        try:
-            if context is not None:
-                context.__enter__()
-            moved = [_to(torch, part, device, None) for part in (sample.input, sample.args, sample.kwargs)]
-            torch.manual_seed(0)
-            got = _outputs(torch, info(moved[0], *moved[1], **moved[2]))
-        except Exception as exc:
-            record["exception"] = {"type": type(exc).__name__, "message": str(exc)[:600]}
-            got = None
-        finally:
-            if context is not None:
-                context.__exit__(None, None, None)
-        record["seconds"] = time.time() - started
-    record["fallback_warnings"] = sorted(set(str(w.message)[:300] for w in caught
-                                             if FALLBACK_WARNING in str(w.message)))
+    got = _on_device(record, lambda: _opinfo_on_device(torch, info, sample, device, mode))
     if got is None:
         return record
     if any(word in info.name for word in OPINFO_UNCOMPARABLE):
         record["within_tolerance"] = True
         return record
-    record["tolerance"] = list(OPINFO_TOLERANCE)
     _compare(torch, record, got, expected, OPINFO_TOLERANCE)
     return record
 
