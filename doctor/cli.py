@@ -10,12 +10,14 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from typing import List, Optional, Sequence, TextIO
 
 import doctor
 from doctor.collect import Target
 from doctor.facts import Facts
 from doctor.lessons import DEFAULT_LESSON, LESSONS
+from doctor.bench import BenchRequest
 from doctor.ops import CATALOGS, DEVICES, OP_TIMEOUT_S
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -56,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--output", metavar="FILE", help="write the report to FILE instead of standard output")
     check.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
     check.add_argument("-v", "--verbose", action="store_true", help="show evidence for every finding, and timings")
+    check.add_argument("--bench", action="store_true", help="also run the benchmark fine-tune (dl-doctor bench)")
     check.add_argument("--fix", action="store_true", help="after the report, plan the fixes it names (dry run)")
     check.add_argument("--yes", action="store_true", help="with --fix: apply the automatic fixes")
     fixing = commands.add_parser("fix", help="plan, apply (--yes) or undo the fixes that the findings name")
@@ -78,6 +81,18 @@ def build_parser() -> argparse.ArgumentParser:
     ops.add_argument("--python", metavar="PATH", help="the interpreter whose torch to use (default: this one)")
     ops.add_argument("--format", choices=("text", "json"), default="text")
     ops.add_argument("--output", metavar="FILE", help="write the table or JSON to FILE")
+    bench = commands.add_parser("bench", help="fine-tune resnet18 the lesson-1 way and measure it end to end")
+    bench.add_argument("--device", choices=DEVICES, default="auto", help="the device (default: the lessons' own)")
+    bench.add_argument("--size", type=int, default=BenchRequest.size, metavar="PX",
+                       help="image size (default %(default)s)")
+    bench.add_argument("--epochs", type=int, default=BenchRequest.epochs, metavar="N",
+                       help="fine_tune epochs after the frozen one (default %(default)s)")
+    bench.add_argument("--data", metavar="PATH", help="your own images, one sub-folder per class (default: synthetic)")
+    bench.add_argument("--budget", type=float, default=BenchRequest.budget_s, metavar="SECONDS",
+                       help="time for the work after the imports (default %(default)g)")
+    bench.add_argument("--python", metavar="PATH", help="the interpreter to benchmark (default: this one)")
+    bench.add_argument("--format", choices=("text", "json"), default="text")
+    bench.add_argument("--output", metavar="FILE", help="write the report to FILE")
     listing = commands.add_parser("list", help="list every check id with its summary")
     listing.add_argument("--format", choices=("text", "json"), default="text")
     return parser
@@ -139,9 +154,21 @@ def _run_check(arguments: argparse.Namespace, stdout: TextIO) -> int:
 
     if arguments.facts and arguments.python:
         raise UsageError("--facts and --python cannot be combined: saved facts already name their interpreter")
+    if arguments.bench and (arguments.facts or arguments.quick):
+        raise UsageError("--bench runs the benchmark: it cannot be combined with --facts or --quick")
     facts = _load_facts(arguments.facts) if arguments.facts else None
     target = Target(python=_interpreter(arguments.python) if arguments.python else sys.executable, cwd=os.getcwd())
-    report = diagnose(target, lesson=facts.lesson if facts else arguments.lesson, quick=arguments.quick, facts=facts)
+    started = time.perf_counter()
+    if arguments.bench:
+        from doctor.collect import collect_facts
+        from doctor.facts import assemble_facts
+
+        collected = collect_facts(target, arguments.lesson)
+        benched = _bench_outcome(target, BenchRequest(), arguments.format == "text", sys.stderr)
+        facts = assemble_facts(collected.python, collected.cwd, False, arguments.lesson,
+                               dict(collected.probes, bench=benched))
+    report = diagnose(target, lesson=facts.lesson if facts else arguments.lesson, quick=arguments.quick, facts=facts,
+                      started=started)
     if arguments.format == "json":
         from doctor.render.json_report import render_json
 
@@ -281,6 +308,62 @@ def _run_ops(arguments: argparse.Namespace, stdout: TextIO) -> int:
     return EXIT_FINDINGS if by_class(data, *SEVERE_CLASSES) else EXIT_OK
 
 
+def _bench_outcome(target: Target, request, show_progress: bool, progress_stream: TextIO):
+    from doctor.bench import run_bench
+    from doctor.collect import probe_environment
+    from doctor.probes.runner import killed_on_interrupt
+    from doctor.render.progress import ProgressBar
+
+    bar = ProgressBar(progress_stream, show_progress)
+    try:
+        with killed_on_interrupt() as processes:
+            return run_bench(target.python, target.cwd, probe_environment(), request, bar.update, processes)
+    finally:
+        bar.close()
+
+
+def _run_bench(arguments: argparse.Namespace, stdout: TextIO) -> int:
+    from doctor.bench import BenchInputError, check_request
+    from doctor.collect import collect_facts
+    from doctor.facts import assemble_facts
+    from doctor.registry import registered_checks
+    from doctor.render.json_report import render_json
+    from doctor.render.text import Style, render_text, summary_line
+    from doctor.report import diagnose
+
+    request = BenchRequest(device=arguments.device, size=arguments.size, epochs=arguments.epochs,
+                           data=arguments.data, budget_s=arguments.budget)
+    try:
+        check_request(request)
+    except BenchInputError as exc:
+        raise UsageError(str(exc)) from None
+    started = time.perf_counter()
+    target = Target(python=_interpreter(arguments.python) if arguments.python else sys.executable, cwd=os.getcwd())
+    outcome = _bench_outcome(target, request, arguments.format == "text" and arguments.output is None, sys.stderr)
+    data = outcome.data or {}
+    if outcome.ok and data.get("available") is False:
+        raise UsageError("--device %s is not available here; available: %s"
+                         % (arguments.device, ", ".join(data.get("available_devices") or ["cpu"])))
+    if outcome.ok and data.get("stage") == "data" and not (data.get("data") or {}).get("synthetic", True):
+        found = data["data"]
+        raise UsageError("--data %s: only %d readable images in %d class(es) (%d unreadable)" % (
+            arguments.data, found["images"], len(found["classes"]), len(found["bad_files"])))
+    # The interpreter's and packages' facts are cheap and name the environment in the report's heading.
+    described = collect_facts(target, DEFAULT_LESSON, quick=True, only=["python", "packages"])
+    facts = assemble_facts(target.python, target.cwd, False, DEFAULT_LESSON, dict(described.probes, bench=outcome))
+    report = diagnose(target, DEFAULT_LESSON, facts=facts, started=started,
+                      checks=[spec for spec in registered_checks() if spec.category == "bench"])
+    if arguments.format == "json":
+        text = render_json(report)
+    else:
+        style = Style.for_stream(stdout) if arguments.output is None else Style(unicode=True, color=False)
+        text = render_text(report, style, verbose=True)
+    _write(text, arguments.output, stdout)
+    if arguments.output is not None:
+        stdout.write("dl-doctor: benchmark report written to %s (%s)\n" % (arguments.output, summary_line(report)))
+    return report.exit_code()
+
+
 def _run_list(arguments: argparse.Namespace, stdout: TextIO) -> int:
     from doctor.registry import registered_checks
 
@@ -304,7 +387,8 @@ def main(argv: Optional[Sequence[str]] = None, stdout: Optional[TextIO] = None) 
         if arguments.command is None:
             parser.print_help(stdout)
             return EXIT_USAGE
-        runner = {"check": _run_check, "ops": _run_ops, "fix": _run_fix, "list": _run_list}[arguments.command]
+        runner = {"check": _run_check, "ops": _run_ops, "fix": _run_fix, "bench": _run_bench,
+                  "list": _run_list}[arguments.command]
         return runner(arguments, stdout)
     except UsageError as exc:
         sys.stderr.write("dl-doctor: error: %s\n" % exc)

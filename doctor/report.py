@@ -75,9 +75,13 @@ def diagnose(
     quick: bool = False,
     facts: Optional[Facts] = None,
     checks: Optional[List[CheckSpec]] = None,
+    started: Optional[float] = None,
 ) -> Report:
-    """Collect (unless ``facts`` are given), run every check, and return the Report."""
-    started = time.perf_counter()
+    """Collect (unless ``facts`` are given), run every check, and return the Report.
+
+    ``started`` (a ``time.perf_counter()`` value) is when collecting began, for facts collected by the caller.
+    """
+    started = time.perf_counter() if started is None else started
     if facts is None:
         facts = collect_facts(target, lesson, quick)
     collected = time.perf_counter()

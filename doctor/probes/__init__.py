@@ -44,5 +44,10 @@ def torch_probe(timeout_s: float = 300.0) -> ProbeSpec:
 
     ``doctor.ops`` runs it and restarts it after an op that crashes or hangs.
     """
-    return ProbeSpec("torch", _program("op_catalog", "torch_facts", "ops"), timeout_s, False,
+    return ProbeSpec("torch", _program("op_catalog", "torch_facts", "devices", "ops"), timeout_s, False,
                      "torch's build and devices, and ops on the lesson device")
+
+
+def bench_probe(timeout_s: float) -> ProbeSpec:
+    """Lesson 1's path end to end (data, numerics, speed, fine_tune, export), one child; see doctor.bench."""
+    return ProbeSpec("bench", _program("devices", "bench"), timeout_s, False, "the benchmark fine-tune")

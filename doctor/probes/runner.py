@@ -8,17 +8,18 @@ import json
 import os
 import signal
 import subprocess
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 from doctor.probes import ProbeSpec
 
 STDERR_TAIL_CHARS = 2000
-# After a kill, how long to wait for the pipes to close (a grandchild that left the process group
-# can hold them open forever).
+# Once the child has exited, how long to wait for its pipes to close (a grandchild that left the
+# process group can hold them open forever).
 DRAIN_AFTER_KILL_S = 2.0
 
 OK = "ok"
@@ -123,6 +124,18 @@ def _split_answer(raw: bytes) -> Tuple[List[Dict[str, Any]], Optional[Dict[str, 
     return progress, answer
 
 
+def _pump_lines(stream, sink: List[bytes], on_progress) -> None:
+    """Read a child's pipe to its end; hand each progress record to ``on_progress`` as it arrives."""
+    for line in iter(stream.readline, b""):
+        sink.append(line)
+        if on_progress is None:
+            continue
+        progress, _ = _split_answer(line)
+        for record in progress:
+            on_progress(record)
+    stream.close()
+
+
 def run_probe(
     spec: ProbeSpec,
     python: str,
@@ -130,10 +143,12 @@ def run_probe(
     env: Mapping[str, str],
     arguments: Optional[Mapping[str, Any]] = None,
     started_processes: Optional[List["subprocess.Popen[bytes]"]] = None,
+    on_progress: Optional[Callable[[Dict[str, Any]], None]] = None,
 ) -> ProbeOutcome:
     """Run one probe with ``python -c`` in ``cwd`` (so ``cwd`` is on ``sys.path``, as in a notebook).
 
-    ``started_processes`` collects the child so a caller can kill it when interrupted.
+    ``started_processes`` collects the child so a caller can kill it when interrupted; ``on_progress``
+    gets each progress record the moment the child sends it.
     """
     command = [python, "-c", spec.program, json.dumps(dict(arguments or {}))]
     started = time.monotonic()
@@ -157,17 +172,29 @@ def run_probe(
         return outcome(NOT_STARTED, "probe %s could not start %s: %s" % (spec.name, python, exc.strerror or exc))
     if started_processes is not None:
         started_processes.append(process)
+    stdout_lines: List[bytes] = []
+    stderr_chunks: List[bytes] = []
+    readers = [
+        threading.Thread(target=_pump_lines, args=(process.stdout, stdout_lines, on_progress), daemon=True),
+        threading.Thread(target=_pump_lines, args=(process.stderr, stderr_chunks, None), daemon=True),
+    ]
+    for reader in readers:
+        reader.start()
     try:
-        stdout, stderr = process.communicate(timeout=spec.timeout_s)
+        process.wait(timeout=spec.timeout_s)
+        timed_out = False
     except subprocess.TimeoutExpired:
         _kill(process)
-        try:
-            stdout, stderr = process.communicate(timeout=DRAIN_AFTER_KILL_S)
-        except subprocess.TimeoutExpired:
-            stdout, stderr = b"", b""
+        process.wait()
+        timed_out = True
+    # A grandchild that left the process group can hold the pipes open: wait a little, not forever.
+    for reader in readers:
+        reader.join(timeout=DRAIN_AFTER_KILL_S)
+    stdout, stderr = b"".join(stdout_lines), b"".join(stderr_chunks)
+    if timed_out:
         return outcome(
-            TIMEOUT, "probe %s did not finish within %g s" % (spec.name, spec.timeout_s), _tail(stderr or b""),
-            lines=stdout or b"",
+            TIMEOUT, "probe %s did not finish within %g s" % (spec.name, spec.timeout_s), _tail(stderr),
+            lines=stdout,
         )
     stderr_tail = _tail(stderr)
     crash = _crash_reason(spec.name, process.returncode)

@@ -90,6 +90,7 @@ def _timing_lines(report: Report) -> List[str]:
     rows = [
         (name, "%.2f" % seconds, report.facts.outcome(name).status, report.timings["probe_peak_rss_kb"].get(name))
         for name, seconds in report.timings.get("probes_s", {}).items()
+        if report.facts.outcome(name).status != "skipped"
     ]
     table = tabulate(rows, headers=("probe", "seconds", "status", "peak RSS kB"))
     return ["", "timings"] + ["  " + line for line in table.splitlines()]

@@ -20,28 +20,6 @@ OPINFO_UNCOMPARABLE = ("bernoulli", "multinomial", "normal", "uniform", "rand", 
                        "exponential", "geometric", "cauchy", "log_normal", "randint")
 
 
-def _device_available(torch, kind):
-    if kind == "cpu":
-        return True
-    if kind == "cuda":
-        return torch.cuda.is_available()
-    if kind == "mps":
-        backend = getattr(torch.backends, "mps", None)
-        return bool(backend and backend.is_available())
-    if kind == "xpu":
-        module = getattr(torch, "xpu", None)
-        return bool(module and module.is_available())
-    return False
-
-
-def _auto_device(torch):
-    # The order fastai's default_device() uses (cuda, then mps), with xpu after them.
-    for kind in ("cuda", "mps", "xpu"):
-        if _device_available(torch, kind):
-            return kind
-    return "cpu"
-
-
 def _simulated_backend(torch, config):
     """Tests only (DL_DOCTOR_SIMULATE): makes chosen aten ops behave as on a Mac's MPS device, on the CPU.
 
@@ -272,13 +250,13 @@ def collect(arguments):
         return {"finished": True}
     simulation = json.loads(os.environ.get(SIMULATION_VARIABLE) or "null")
     requested = arguments.get("device") or "auto"
-    device = _auto_device(torch) if requested == "auto" else requested
+    device = auto_device(torch) if requested == "auto" else requested
     mode = None
     if simulation:
         device, mode = "cpu", _simulated_backend(torch, simulation)
     reported_device = simulation.get("device", "mps") if simulation else device
     header = {"kind": "start", "device": reported_device, "requested": requested, "simulated": bool(simulation),
-              "available": True if simulation else _device_available(torch, device),
+              "available": True if simulation else device_available(torch, device),
               "torch": torch.__version__, "fallback_variable": fallback_variable, "import_seconds": import_seconds,
               "catalog": arguments.get("catalog", "lesson"), "catalog_error": None}
     if not header["available"]:

@@ -1,0 +1,113 @@
+"""The benchmark fine-tune: lesson 1's path end to end on the learner's device, in one child process.
+
+The engine owns the data: a private temporary folder (synthetic images, or the learner's ``--data``
+checked here first) that is deleted when the run ends, fails or is interrupted. The child measures; the
+``bench-*`` checks judge (checks/bench.py).
+"""
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List, Mapping, Optional
+
+from doctor.probes import bench_probe
+from doctor.probes.runner import ProbeOutcome, run_probe
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+MINIMUM_BUDGET_S = 15.0
+# Importing fastai and torch in the child comes on top of the budget for the work itself.
+IMPORT_ALLOWANCE_S = 180.0
+
+
+class BenchInputError(ValueError):
+    """A --data folder or an option the benchmark cannot work with: one line for the learner."""
+
+
+@dataclass(frozen=True)
+class BenchRequest:
+    device: str = "auto"
+    size: int = 64
+    epochs: int = 8
+    batch: int = 32
+    # 160 a class: 8 steps an epoch at batch 32, enough for batch norm's running statistics to settle
+    # when resnet18 starts from random weights (with 5 steps validation accuracy stayed near chance).
+    per_class: int = 160
+    data: Optional[str] = None
+    budget_s: float = 60.0
+
+
+def check_request(request: BenchRequest) -> None:
+    if request.size < 32:
+        raise BenchInputError("--size %d is too small for resnet18: use 32 or more" % request.size)
+    if request.epochs < 1:
+        raise BenchInputError("--epochs must be at least 1")
+    if request.budget_s < MINIMUM_BUDGET_S:
+        raise BenchInputError("--budget %g s is too small: the benchmark needs at least %g s beyond its imports"
+                              % (request.budget_s, MINIMUM_BUDGET_S))
+    if request.data is not None:
+        check_data_folder(request.data)
+
+
+def check_data_folder(path: str) -> Dict[str, int]:
+    """A folder with one sub-folder of images per class, at least two classes: {class: image count}."""
+    if not os.path.exists(path):
+        raise BenchInputError("--data %s: no such folder" % path)
+    if not os.path.isdir(path):
+        raise BenchInputError("--data %s: not a folder (it needs one sub-folder of images per class)" % path)
+    counts = {}
+    for entry in sorted(os.listdir(path)):
+        folder = os.path.join(path, entry)
+        if os.path.isdir(folder):
+            images = [name for name in os.listdir(folder) if name.lower().endswith(IMAGE_SUFFIXES)]
+            if images:
+                counts[entry] = len(images)
+    if not counts:
+        raise BenchInputError("--data %s: no class sub-folders with images (%s)" % (path, ", ".join(IMAGE_SUFFIXES)))
+    if len(counts) < 2:
+        raise BenchInputError("--data %s: only one class (%s); a classifier needs at least two" % (path, *counts))
+    if sum(counts.values()) < 4:
+        raise BenchInputError("--data %s: %d images are too few to split into training and validation"
+                              % (path, sum(counts.values())))
+    return counts
+
+
+def run_bench(
+    python: str,
+    cwd: str,
+    env: Mapping[str, str],
+    request: BenchRequest,
+    on_progress: Optional[Callable[[Dict[str, Any]], None]] = None,
+    started_processes: Optional[List[Any]] = None,
+) -> ProbeOutcome:
+    folder = tempfile.mkdtemp(prefix="dl-doctor-bench-")
+    try:
+        arguments = {"folder": folder, "size": request.size, "epochs": request.epochs, "batch": request.batch,
+                     "per_class": request.per_class, "budget_s": request.budget_s, "device": request.device,
+                     "data": os.path.abspath(request.data) if request.data else None}
+        spec = bench_probe(request.budget_s + IMPORT_ALLOWANCE_S)
+        return run_probe(spec, python, cwd, env, arguments, started_processes, on_progress)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def lesson_one_estimate_s(data: Mapping[str, Any]) -> Optional[float]:
+    """Seconds lesson 1's fine_tune(3) would take here: about 350 images at 192 px, 4 epochs, from the
+    measured fastai throughput scaled by pixels (a convolution's work grows with the image's area)."""
+    speed = data.get("speed") or {}
+    rate = speed.get("fit_images_per_second") or speed.get("raw_images_per_second")
+    if not rate:
+        return None
+    rate_at_192 = rate * (data["size"] / 192.0) ** 2
+    train, valid = 280, 70
+    # Validation runs forward only: about a third of a training step's work.
+    return 4 * (train + valid / 3.0) / rate_at_192
+
+
+def efficiency(data: Mapping[str, Any]) -> Optional[float]:
+    """The raw loop's training FLOP/s over the device's matmul FLOP/s (training ~ 3x the forward pass)."""
+    speed = data.get("speed") or {}
+    if not speed.get("matmul_gflops") or not speed.get("raw_images_per_second"):
+        return None
+    model_flops = speed["raw_images_per_second"] * 3 * speed["forward_flops_per_image"]
+    return model_flops / (speed["matmul_gflops"] * 1e9)
