@@ -42,6 +42,8 @@ def check_request(request: BenchRequest) -> None:
         raise BenchInputError("--size %d is too small for resnet18: use 32 or more" % request.size)
     if request.epochs < 1:
         raise BenchInputError("--epochs must be at least 1")
+    if request.batch < 2:
+        raise BenchInputError("--batch must be at least 2 (batch norm needs two images)")
     if request.budget_s < MINIMUM_BUDGET_S:
         raise BenchInputError("--budget %g s is too small: the benchmark needs at least %g s beyond its imports"
                               % (request.budget_s, MINIMUM_BUDGET_S))

@@ -87,6 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="image size (default %(default)s)")
     bench.add_argument("--epochs", type=int, default=BenchRequest.epochs, metavar="N",
                        help="fine_tune epochs after the frozen one (default %(default)s)")
+    bench.add_argument("--batch", type=int, default=BenchRequest.batch, metavar="N",
+                       help="batch size (default %(default)s)")
     bench.add_argument("--data", metavar="PATH", help="your own images, one sub-folder per class (default: synthetic)")
     bench.add_argument("--budget", type=float, default=BenchRequest.budget_s, metavar="SECONDS",
                        help="time for the work after the imports (default %(default)g)")
@@ -332,7 +334,7 @@ def _run_bench(arguments: argparse.Namespace, stdout: TextIO) -> int:
     from doctor.report import diagnose
 
     request = BenchRequest(device=arguments.device, size=arguments.size, epochs=arguments.epochs,
-                           data=arguments.data, budget_s=arguments.budget)
+                           batch=arguments.batch, data=arguments.data, budget_s=arguments.budget)
     try:
         check_request(request)
     except BenchInputError as exc:

@@ -4,6 +4,7 @@
 # engine's checks judge. The engine owns the data folder (a private temporary one) and deletes it.
 import copy
 import os
+import random
 import sys
 import time
 import warnings
@@ -252,6 +253,10 @@ def collect(arguments):
     weights = _resnet18_weights_cached(torch)
     result["weights"] = "imagenet" if weights else "random"
     result["weights_path"] = weights
+    # Seeded like the data, so one environment gives one verdict: the head's initialisation and the
+    # DataLoader's shuffling (fastai draws it from Python's random) are the rest of the run's randomness.
+    random.seed(0)
+    torch.manual_seed(0)
     block = DataBlock(blocks=(ImageBlock, CategoryBlock), get_items=lambda _: good,
                       splitter=RandomSplitter(valid_pct=0.2, seed=42), get_y=parent_label,
                       item_tfms=Resize(size), batch_tfms=aug_transforms(size=size))
