@@ -155,3 +155,21 @@ def test_progress_bar_draws_on_a_terminal_only():
     assert "[########................] training 3/9" in "".join(terminal.written)
     assert terminal.written[-1] == "\r\033[K"
     assert pipe.written == []
+
+
+def test_check_with_bench_adds_the_bench_verdicts_to_the_report(tmp_path):
+    completed = run_cli("check", "--bench", "--format", "json", cwd=str(tmp_path))
+    report = json.loads(completed.stdout)
+    statuses = {f["id"]: f["status"] for f in report["findings"]}
+    assert statuses["bench-run"] == "ok" and statuses["bench-learning"] == "ok"
+    assert statuses["torch-import"] == "ok" and statuses["lesson-imports"] == "ok"
+    assert report["facts"]["probes"]["bench"]["status"] == "ok"
+
+
+def test_check_without_bench_says_how_to_run_it(real_check):
+    bench_run = next(f for f in real_check["report"]["findings"] if f["id"] == "bench-run")
+    assert bench_run["status"] == "skipped" and "dl-doctor check --bench" in bench_run["title"]
+
+
+def test_bench_cannot_join_quick_or_saved_facts(tmp_path):
+    one_line_error(run_cli("check", "--bench", "--quick", cwd=str(tmp_path)), "--bench runs the benchmark")
