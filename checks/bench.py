@@ -136,6 +136,10 @@ def bench_export(facts):
         exported["bytes"] / 1e6, exported["items"]))
 
 
+def _duration(seconds):
+    return "%.0f s" % seconds if seconds < 90 else "%.1f min" % (seconds / 60)
+
+
 def _workers_advice(data):
     # Under spawn (macOS, Windows) DataLoader workers cannot unpickle functions defined in a notebook
     # (knowledge.md #31); under fork (Linux) they can.
@@ -172,13 +176,12 @@ def bench_speed(facts):
                          "optimiser steps parameters in Python" % (FASTAI_FLOOR, 100 * raw / (raw + pipeline)))
     estimate = lesson_one_estimate_s(data)
     if estimate:
-        lines.append("lesson 1's fine_tune(3) (~350 images at 192 px) would take about %.1f min here"
-                     % (estimate / 60))
+        lines.append("lesson 1's fine_tune(3) (~350 images at 192 px) would take about %s here" % _duration(estimate))
     lines.append(("data-bound: " if data_bound else "compute-bound: ") + _workers_advice(data))
     title = "%s on %s: %s %.0f images/s at %d px%s" % (
         "data-bound" if data_bound else "compute-bound", device,
         "fastai trains" if fit else "a raw training step runs", fit or raw, size,
-        "; lesson 1 takes about %.1f min" % (estimate / 60) if estimate else "")
+        "; lesson 1 takes about %s" % _duration(estimate) if estimate else "")
     if data_bound and device != "cpu":
         yield warning(title, detail="\n".join(lines),
                       fix=fix("The GPU waits for data: " + _workers_advice(data) + "."))
@@ -190,8 +193,12 @@ def bench_speed(facts):
 def bench_device_vs_cpu(facts):
     data = _data(facts)
     speed = data.get("speed") or {}
-    if data.get("device") in (None, "cpu") or not speed.get("cpu_raw_images_per_second"):
-        yield skipped("the benchmark ran on the CPU" if data.get("device") == "cpu" else NOT_RUN)
+    if data.get("device") == "cpu":
+        yield skipped("the benchmark ran on the CPU")
+        return
+    if not speed.get("cpu_raw_images_per_second"):
+        # It ran but stopped before the speed phase (fastai's import, too few images): say so, not "did not run".
+        yield skipped(_stage_reached(facts, "speed")[1] or "the benchmark did not time the CPU")
         return
     ratio = speed["raw_images_per_second"] / speed["cpu_raw_images_per_second"]
     if ratio < 1:
