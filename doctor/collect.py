@@ -7,7 +7,7 @@ an explicit copy of the environment and runs in the target's working directory.
 import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Mapping, Optional, Sequence
 
 from doctor.facts import Facts, assemble_facts
@@ -28,7 +28,8 @@ class Target:
     """The interpreter to examine and the working directory its code would run in."""
 
     python: str = sys.executable
-    cwd: str = os.getcwd()
+    # Read when a Target is made, not when this module was imported: a notebook may have changed folder since.
+    cwd: str = field(default_factory=os.getcwd)
 
 
 def probe_environment() -> Mapping[str, str]:
