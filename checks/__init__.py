@@ -4,4 +4,6 @@ Importing this package registers every check. Each rule that encodes an outside 
 boundary, an error text) carries a comment citing where it comes from.
 """
 
-from checks import bench, cuda, devices, lesson, mps, ops, packages, probes, python, shadowing, torch_build  # noqa: F401
+from checks import (  # noqa: F401
+    bench, cuda, devices, lesson, mps, notebook, ops, packages, probes, python, shadowing, torch_build, widgets,
+)

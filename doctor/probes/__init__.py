@@ -35,6 +35,7 @@ def builtin_probes() -> Tuple[ProbeSpec, ...]:
         ProbeSpec("python", _program("python_env"), 20.0, True, "the interpreter, its environment, module origins"),
         ProbeSpec("packages", _program("packages"), 30.0, True, "installed distributions' metadata"),
         ProbeSpec("hardware", _program("hardware"), 30.0, True, "GPUs from the driver (NVML, nvidia-smi)"),
+        ProbeSpec("notebook", _program("notebook"), 30.0, True, "kernelspecs, Jupyter servers, widget front ends"),
         ProbeSpec("imports", _program("imports"), 180.0, False, "the lesson's import statements"),
     )
 

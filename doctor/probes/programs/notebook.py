@@ -1,0 +1,174 @@
+# Probe "notebook": what a notebook kernel of this interpreter would live with: the python and pip on
+# PATH and which environments they belong to, the Jupyter kernelspecs, the running Jupyter servers, the
+# widget front-end extensions in every Jupyter data folder, and the markers of VS Code, Colab and Kaggle.
+import glob
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+FRONT_END_MARKERS = (
+    ("vscode", ("VSCODE_PID", "VSCODE_CWD", "VSCODE_IPC_HOOK_CLI")),
+    ("colab", ("COLAB_RELEASE_TAG", "COLAB_GPU", "COLAB_BACKEND_VERSION")),
+    ("kaggle", ("KAGGLE_KERNEL_RUN_TYPE", "KAGGLE_URL_BASE")),
+    ("jupyterhub", ("JUPYTERHUB_API_URL",)),
+)
+LAB_MANAGER = os.path.join("labextensions", "@jupyter-widgets", "jupyterlab-manager", "package.json")
+CLASSIC_WIDGETS = os.path.join("nbextensions", "jupyter-js-widgets")
+
+
+def _run(command):
+    try:
+        out = subprocess.check_output(command, stderr=subprocess.STDOUT, timeout=15, stdin=subprocess.DEVNULL)
+        return out.decode("utf-8", "replace").strip()
+    except Exception:
+        return None
+
+
+def _prefix_of_python(path):
+    """The environment an interpreter belongs to, without starting it where the file tells."""
+    if path is None:
+        return None
+    parent = os.path.dirname(os.path.dirname(os.path.abspath(path)))
+    if os.path.isfile(os.path.join(parent, "pyvenv.cfg")):
+        return parent
+    try:
+        with open(path, "rb") as handle:
+            is_script = handle.read(2) == b"#!"
+    except OSError:
+        return None
+    if is_script:
+        # A shim (pyenv, asdf): only running it tells which Python it picks.
+        return _run([path, "-c", "import sys; sys.stdout.write(sys.prefix)"])
+    return os.path.dirname(os.path.dirname(os.path.realpath(path)))
+
+
+def _pip_on_path():
+    path = shutil.which("pip")
+    if path is None:
+        return {"path": None, "prefix": None, "site": None}
+    try:
+        with open(path, "rb") as handle:
+            first = handle.readline().decode("utf-8", "replace").strip()
+    except OSError:
+        first = ""
+    interpreter = first[2:].strip().split()[0] if first.startswith("#!") and "python" in first else None
+    if interpreter and os.path.isfile(interpreter):
+        return {"path": path, "prefix": _prefix_of_python(interpreter), "site": None}
+    version = _run([path, "--version"]) or ""
+    found = re.search(r" from (.+?)[/\\]pip \(python", version)
+    return {"path": path, "prefix": None, "site": found.group(1) if found else None}
+
+
+def _jupyter_data_dirs():
+    try:
+        from jupyter_core.paths import jupyter_path
+        return list(jupyter_path())
+    except Exception:
+        # jupyter_core's order when it is not installed here: user, environment, system.
+        home = os.path.expanduser("~")
+        user = os.environ.get("JUPYTER_DATA_DIR") or (
+            os.path.join(home, "Library", "Jupyter") if sys.platform == "darwin" else
+            os.path.join(os.environ.get("APPDATA", home), "jupyter") if os.name == "nt" else
+            os.path.join(os.environ.get("XDG_DATA_HOME", os.path.join(home, ".local", "share")), "jupyter"))
+        extra = [p for p in os.environ.get("JUPYTER_PATH", "").split(os.pathsep) if p]
+        return extra + [user, os.path.join(sys.prefix, "share", "jupyter"), "/usr/local/share/jupyter",
+                        "/usr/share/jupyter"]
+
+
+def _runtime_dir():
+    try:
+        from jupyter_core.paths import jupyter_runtime_dir
+        return jupyter_runtime_dir()
+    except Exception:
+        return os.environ.get("JUPYTER_RUNTIME_DIR")
+
+
+def _running_servers():
+    folder = _runtime_dir()
+    servers = []
+    for path in sorted(glob.glob(os.path.join(folder or "", "jpserver-*.json"))):
+        try:
+            with open(path) as handle:
+                info = json.load(handle)
+        except (OSError, ValueError):
+            continue
+        pid = info.get("pid")
+        executable = None
+        if pid and os.path.exists("/proc/%d/exe" % pid):
+            try:
+                executable = os.readlink("/proc/%d/exe" % pid)
+            except OSError:
+                executable = None
+        servers.append({"pid": pid, "version": info.get("version"), "root_dir": info.get("root_dir"),
+                        "prefix": os.path.dirname(os.path.dirname(executable)) if executable else None})
+    return servers
+
+
+def _kernelspecs(data_dirs):
+    specs = []
+    seen = set()
+    for folder in data_dirs:
+        for path in sorted(glob.glob(os.path.join(folder, "kernels", "*", "kernel.json"))):
+            name = os.path.basename(os.path.dirname(path))
+            if name in seen:
+                continue
+            seen.add(name)
+            try:
+                with open(path) as handle:
+                    spec = json.load(handle)
+            except (OSError, ValueError) as exc:
+                specs.append({"name": name, "path": path, "error": str(exc)})
+                continue
+            argv0 = (spec.get("argv") or [None])[0]
+            specs.append({"name": name, "path": path, "display_name": spec.get("display_name"),
+                          "argv0": argv0, "prefix": _prefix_of_python(argv0) if argv0 and argv0 != "python" else None,
+                          "env": sorted((spec.get("env") or {}).keys()), "error": None})
+    return specs
+
+
+def _widget_frontends(data_dirs):
+    found = []
+    for folder in data_dirs:
+        manager = os.path.join(folder, LAB_MANAGER)
+        if os.path.isfile(manager):
+            try:
+                with open(manager) as handle:
+                    version = json.load(handle).get("version")
+            except (OSError, ValueError):
+                version = None
+            found.append({"kind": "labextension", "folder": folder, "version": version})
+        if os.path.isdir(os.path.join(folder, CLASSIC_WIDGETS)):
+            found.append({"kind": "nbextension", "folder": folder, "version": None})
+    return found
+
+
+def collect(arguments):
+    servers = _running_servers()
+    data_dirs = _jupyter_data_dirs()
+    # A server started from another environment reads its own data folder: look there too.
+    server_dirs = [os.path.join(s["prefix"], "share", "jupyter") for s in servers if s.get("prefix")]
+    searched = data_dirs + [d for d in server_dirs if d not in data_dirs]
+    python = shutil.which("python") or shutil.which("python3")
+    return {
+        "prefix": sys.prefix,
+        "python_on_path": {"path": python, "prefix": _prefix_of_python(python)},
+        "pip_on_path": _pip_on_path(),
+        "data_dirs": searched,
+        "kernelspecs": _kernelspecs(data_dirs),
+        "servers": servers,
+        "widget_frontends": _widget_frontends(searched),
+        "front_end_markers": [name for name, variables in FRONT_END_MARKERS
+                              if any(v in os.environ for v in variables)],
+        "colab_importable": _colab(),
+    }
+
+
+def _colab():
+    import importlib.util
+    try:
+        return importlib.util.find_spec("google.colab") is not None
+    except Exception:
+        return False
