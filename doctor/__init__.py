@@ -5,3 +5,10 @@ top-level ``checks`` package.
 """
 
 __version__ = "0.1.0"
+
+
+def load_ipython_extension(ipython) -> None:
+    """``%load_ext doctor``: register the ``%doctor`` line magic in this IPython kernel."""
+    from doctor.notebook.magic import register
+
+    register(ipython)

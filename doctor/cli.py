@@ -163,12 +163,13 @@ def _run_check(arguments: argparse.Namespace, stdout: TextIO) -> int:
     started = time.perf_counter()
     if arguments.bench:
         from doctor.collect import collect_facts
-        from doctor.facts import assemble_facts
+        from doctor.render.progress import ProgressBar
 
-        collected = collect_facts(target, arguments.lesson)
-        benched = _bench_outcome(target, BenchRequest(), arguments.format == "text", sys.stderr)
-        facts = assemble_facts(collected.python, collected.cwd, False, arguments.lesson,
-                               dict(collected.probes, bench=benched))
+        bar = ProgressBar(sys.stderr, arguments.format == "text")
+        try:
+            facts = collect_facts(target, arguments.lesson, bench=BenchRequest(), on_progress=bar.update)
+        finally:
+            bar.close()
     report = diagnose(target, lesson=facts.lesson if facts else arguments.lesson, quick=arguments.quick, facts=facts,
                       started=started)
     if arguments.format == "json":

@@ -8,13 +8,14 @@ import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, Mapping, Optional, Sequence
 
+from doctor.bench import BenchRequest, run_bench
 from doctor.facts import Facts, assemble_facts
-from doctor.lessons import LESSONS
-from doctor.probes import ProbeSpec, builtin_probes
-from doctor.ops import OpsRequest, run_torch_probe
 from doctor.host_process import describe_this_process
+from doctor.lessons import LESSONS
+from doctor.ops import OpsRequest, run_torch_probe
+from doctor.probes import ProbeSpec, builtin_probes
 from doctor.probes.runner import OK, ProbeOutcome, killed_on_interrupt, run_probes, skipped_outcome
 
 # Modules a local file or folder most often shadows (knowledge.md #30).
@@ -53,10 +54,13 @@ def collect_facts(
     quick: bool = False,
     probes: Optional[Sequence[ProbeSpec]] = None,
     only: Optional[Sequence[str]] = None,
+    bench: Optional[BenchRequest] = None,
+    on_progress: Optional[Callable[[Dict[str, Any]], None]] = None,
 ) -> Facts:
     """Run every probe (only the metadata ones with ``quick``), concurrently; the torch probe also runs
     the lesson's op catalogue on the device the lessons would use. ``only`` names the probes to run
-    (a re-check after a fix needs a few); the others are reported as skipped."""
+    (a re-check after a fix needs a few); the others are reported as skipped. ``bench`` also runs the
+    benchmark fine-tune, after the probes so that its timings are not shared with them."""
     specs = tuple(probes if probes is not None else builtin_probes())
     wanted = set(only) if only is not None else None
     to_run = [spec for spec in specs if (spec.quick or not quick) and (wanted is None or spec.name in wanted)]
@@ -71,6 +75,8 @@ def collect_facts(
         outcomes = probed.result()
         if torch is not None:
             outcomes.update(torch.result())
+        if bench is not None:
+            outcomes["bench"] = run_bench(target.python, target.cwd, environment, bench, on_progress, processes)
     reason = "not run with --quick" if quick else "not needed for this run"
     for name in ("torch", "ops"):
         outcomes.setdefault(name, skipped_outcome(name, reason))

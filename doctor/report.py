@@ -39,6 +39,13 @@ class Report:
     def environment(self) -> Dict[str, Any]:
         return describe_environment(self.facts)
 
+    def _repr_mimebundle_(self, include=None, exclude=None) -> Dict[str, str]:
+        """How Jupyter shows a Report: HTML where the front end renders it, plain text everywhere else."""
+        from doctor.render.html import render_html
+        from doctor.render.text import Style, render_text
+
+        return {"text/plain": render_text(self, Style(unicode=True, color=False)), "text/html": render_html(self)}
+
     def to_dict(self) -> Dict[str, Any]:
         return {
             "schema_version": self.schema_version,

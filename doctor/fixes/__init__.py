@@ -52,6 +52,9 @@ class FixDefinition:
     id: str
     summary: str
     plan: Callable[[Facts], Plan]
+    # What the fix can do for the running process itself (a notebook kernel), returning one line saying
+    # what it did; None when only new processes can be fixed.
+    apply_in_process: Optional[Callable[[], str]] = None
 
 
 def _digest(data: bytes) -> str:

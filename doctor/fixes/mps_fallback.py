@@ -10,12 +10,15 @@ reaches scripts and kernels alike, and only that environment. ``setdefault`` lea
 set themselves in charge.
 """
 
+import os
+import sys
 from pathlib import Path
 
 from doctor.facts import Facts
 from doctor.fixes import FileWrite, FixDefinition, FixRefused, Plan, check_writable
 
 FIX_ID = "mps-fallback"
+VARIABLE = "PYTORCH_ENABLE_MPS_FALLBACK"
 FILE_NAME = "dl_doctor_mps_fallback.pth"
 CONTENT = (
     "# Written by `dl-doctor fix` (mps-fallback): turns on PyTorch's CPU fallback for ops the Apple GPU lacks,\n"
@@ -52,5 +55,14 @@ def plan_mps_fallback(facts: Facts) -> Plan:
     )
 
 
+def set_in_this_process() -> str:
+    """Inside a kernel where torch is not imported yet, the variable still takes effect if set now."""
+    if "torch" in sys.modules:
+        return ("mps-fallback: torch is already imported in this kernel, so the variable takes effect after a "
+                "restart of the kernel")
+    os.environ.setdefault(VARIABLE, "1")
+    return "mps-fallback: %s=%s set in this kernel (torch is not imported yet)" % (VARIABLE, os.environ[VARIABLE])
+
+
 MPS_FALLBACK = FixDefinition(FIX_ID, "turn on PyTorch's CPU fallback for ops MPS lacks, in this environment",
-                             plan_mps_fallback)
+                             plan_mps_fallback, set_in_this_process)

@@ -1,0 +1,141 @@
+"""The ``%doctor`` line magic: the checks for the kernel's own interpreter and working directory, shown as
+HTML (the Report's ``_repr_mimebundle_``), with fixes the kernel can apply to itself."""
+
+import argparse
+import os
+import shlex
+import sys
+from typing import List, Optional
+
+from doctor.lessons import DEFAULT_LESSON, LESSONS
+
+USAGE = ("usage: %doctor [widgets] [--lesson N] [--quick] [--ops] [--bench] [--fix] [--timeout SECONDS]")
+OUTSIDE = ("dl-doctor: %doctor runs inside IPython or Jupyter (load it with %load_ext doctor); "
+           "in a terminal, run: dl-doctor check")
+
+
+class MagicUsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise MagicUsageError(message)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="%doctor", add_help=False)
+    parser.add_argument("action", nargs="?", choices=("widgets",))
+    parser.add_argument("--lesson", type=int, default=DEFAULT_LESSON)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--ops", action="store_true")
+    parser.add_argument("--bench", action="store_true")
+    parser.add_argument("--fix", action="store_true")
+    parser.add_argument("--timeout", type=float, default=8.0)
+    return parser
+
+
+def parse(line: str) -> argparse.Namespace:
+    try:
+        arguments = _parser().parse_args(shlex.split(line))
+    except ValueError as exc:
+        raise MagicUsageError(str(exc)) from None
+    if arguments.lesson not in LESSONS:
+        raise MagicUsageError("lesson %d does not exist: choose %d-%d" % (arguments.lesson, min(LESSONS),
+                                                                         max(LESSONS)))
+    if arguments.quick and (arguments.ops or arguments.bench):
+        raise MagicUsageError("--quick does not import torch: it cannot be combined with --ops or --bench")
+    return arguments
+
+
+def _kernel() -> Optional[object]:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    return get_ipython()
+
+
+def doctor_magic(line: str = ""):
+    """``%doctor``: returns the Report, which Jupyter shows as HTML (or text)."""
+    if _kernel() is None:
+        print(OUTSIDE)
+        return None
+    try:
+        arguments = parse(line)
+    except MagicUsageError as exc:
+        print("%%doctor: %s\n%s" % (exc, USAGE))
+        return None
+    from doctor.bench import BenchRequest
+    from doctor.collect import Target, collect_facts
+    from doctor.report import diagnose
+
+    target = Target(python=sys.executable, cwd=os.getcwd())
+    if arguments.action == "widgets":
+        return _widgets(target, arguments.timeout)
+    facts = collect_facts(target, arguments.lesson, quick=arguments.quick,
+                          bench=BenchRequest() if arguments.bench else None)
+    report = diagnose(target, arguments.lesson, facts=facts)
+    if arguments.ops:
+        _show_ops(report)
+    if arguments.fix:
+        from IPython.display import display
+
+        display(report)
+        _fix_in_kernel(report, target)
+        return None
+    return report
+
+
+def _widgets(target, timeout_s: float):
+    from doctor.collect import collect_facts
+    from doctor.engine import run_checks
+    from doctor.notebook.widget_probe import show_widget_probe
+    from doctor.registry import registered_checks
+
+    facts = collect_facts(target, DEFAULT_LESSON, quick=True)
+    specs = [spec for spec in registered_checks() if spec.category in ("widgets", "notebook")]
+    findings, _ = run_checks(specs, facts)
+    show_widget_probe(timeout_s, findings)
+    return None
+
+
+def _show_ops(report) -> None:
+    from IPython.display import HTML, display
+    from tabulate import tabulate
+
+    data = report.facts.data("ops") or {}
+    rows = [(r["op"], r["class"], r.get("evidence", "")) for r in data.get("ops", [])]
+    display(HTML("<div><b>ops on %s</b></div>%s" % (data.get("device"), tabulate(
+        rows, headers=("op", "class", "evidence"), tablefmt="html"))))
+
+
+def _fix_in_kernel(report, target) -> None:
+    """Apply what is safe in this kernel now, and persist every automatic fix for new processes."""
+    from IPython.display import HTML, display
+
+    from doctor.fixes import FixRefused, apply_plan
+    from doctor.fixes.workflow import AUTOMATIC_FIXES, propose
+    from doctor.render.fix_text import render_proposal
+
+    proposal = propose(report)
+    lines: List[str] = [render_proposal(proposal, applying=True)]
+    for plan in proposal.plans:
+        now = AUTOMATIC_FIXES[plan.fix_id].apply_in_process
+        if now is not None:
+            lines.append(now())
+        try:
+            written = apply_plan(plan)
+            lines += ["%s: %s %s" % (plan.fix_id, "wrote" if w.changed else "already in place:", w.path)
+                      for w in written]
+        except (FixRefused, OSError) as exc:
+            lines.append("%s: not applied: %s" % (plan.fix_id, exc))
+    from html import escape
+    display(HTML("<pre>%s</pre>" % escape("\n".join(lines))))
+
+
+def register(ipython) -> None:
+    if ipython is None:
+        print(OUTSIDE)
+        return
+    ipython.register_magic_function(doctor_magic, magic_kind="line", magic_name="doctor")

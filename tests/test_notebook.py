@@ -1,0 +1,78 @@
+"""%doctor in a real Jupyter kernel (ipykernel driven by nbclient): the report as HTML and text, bad options,
+the widget probe's diagnosis when no front end draws it, and the extension outside IPython."""
+
+import subprocess
+import sys
+import textwrap
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+CELLS = [
+    "%load_ext doctor",
+    "%doctor --quick",
+    "%doctor",
+    "%doctor --frobnicate",
+    "%doctor --lesson 9",
+    "%doctor widgets --timeout 2",
+    "import asyncio\nawait asyncio.sleep(4)",
+]
+
+
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("notebook")
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in CELLS])
+    client = NotebookClient(notebook, timeout=600, kernel_name="python3",
+                            resources={"metadata": {"path": str(folder)}})
+    client.execute()
+    return notebook.cells
+
+
+def outputs(cell, key):
+    found = []
+    for output in cell.outputs:
+        if output.get("output_type") == "stream":
+            found.append(output.get("text", "") if key == "stream" else "")
+        else:
+            found.append((output.get("data") or {}).get(key, ""))
+    return "".join(found)
+
+
+def test_quick_report_renders_as_html_and_text(executed):
+    cell = executed[1]
+    assert 'class="dl-doctor-report"' in outputs(cell, "text/html")
+    assert "python-version" in outputs(cell, "text/html")
+    assert "python-version: Python" in outputs(cell, "text/plain")
+
+
+def test_full_report_imports_the_lesson_stack_in_a_child(executed):
+    html = outputs(executed[2], "text/html")
+    for check_id in ("torch-import", "lesson-imports", "device-ops", "kernel-interpreter", "widgets-frontend"):
+        assert check_id in html
+
+
+def test_bad_options_print_the_usage_line_without_a_traceback(executed):
+    for cell, words in ((executed[3], "unrecognized arguments: --frobnicate"),
+                        (executed[4], "lesson 9 does not exist")):
+        text = outputs(cell, "stream")
+        assert words in text and "usage: %doctor" in text
+        assert not any(output.get("output_type") == "error" for output in cell.outputs)
+
+
+def test_widget_probe_without_a_front_end_ends_in_a_diagnosis_not_a_hang(executed):
+    html = outputs(executed[5], "text/html")
+    assert "dl-doctor: the widget did not render within 2 s." in html
+
+
+@pytest.mark.parametrize("program", [
+    "from doctor.notebook.magic import doctor_magic; doctor_magic('')",
+    "import doctor; doctor.load_ipython_extension(None)",
+], ids=["magic", "extension"])
+def test_outside_ipython_says_where_it_runs(program):
+    completed = subprocess.run([sys.executable, "-c", textwrap.dedent(program)], capture_output=True, text=True,
+                               timeout=60)
+    assert completed.returncode == 0
+    assert completed.stdout.strip() == ("dl-doctor: %doctor runs inside IPython or Jupyter (load it with "
+                                        "%load_ext doctor); in a terminal, run: dl-doctor check")
