@@ -96,15 +96,19 @@ def _running_servers():
         except (OSError, ValueError):
             continue
         pid = info.get("pid")
-        executable = None
-        if pid and os.path.exists("/proc/%d/exe" % pid):
-            try:
-                executable = os.readlink("/proc/%d/exe" % pid)
-            except OSError:
-                executable = None
         servers.append({"pid": pid, "version": info.get("version"), "root_dir": info.get("root_dir"),
-                        "prefix": os.path.dirname(os.path.dirname(executable)) if executable else None})
+                        "prefix": _prefix_of_python(_server_interpreter(pid))})
     return servers
+
+
+def _server_interpreter(pid):
+    """The interpreter a server was started with, as named (a venv's bin/python, not the file it links to)."""
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as handle:
+            first = handle.read().split(b"\0")[0].decode("utf-8", "replace")
+    except (OSError, TypeError):
+        return None
+    return first if os.path.isabs(first) and "python" in os.path.basename(first) else None
 
 
 def _kernelspecs(data_dirs):
