@@ -1,6 +1,7 @@
 """%doctor in a real Jupyter kernel (ipykernel driven by nbclient): the report as HTML and text, bad options,
 the widget probe's diagnosis when no front end draws it, and the extension outside IPython."""
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -17,6 +18,7 @@ CELLS = [
     "%doctor --lesson 9",
     "%doctor widgets --timeout 2",
     "import asyncio\nawait asyncio.sleep(4)",
+    "%doctor --quick --fix",
 ]
 
 
@@ -66,6 +68,13 @@ def test_widget_probe_without_a_front_end_ends_in_a_diagnosis_not_a_hang(execute
     assert "dl-doctor: the widget did not render within 2 s." in html
 
 
+def test_fix_shows_the_report_then_what_it_did(executed):
+    cell = executed[7]
+    assert 'class="dl-doctor-report"' in outputs(cell, "text/html")
+    assert "Nothing to fix." in outputs(cell, "text/html") or "run these yourself" in outputs(cell, "text/html")
+    assert not any(output.get("output_type") == "error" for output in cell.outputs)
+
+
 @pytest.mark.parametrize("program", [
     "from doctor.notebook.magic import doctor_magic; doctor_magic('')",
     "import doctor; doctor.load_ipython_extension(None)",
@@ -76,3 +85,24 @@ def test_outside_ipython_says_where_it_runs(program):
     assert completed.returncode == 0
     assert completed.stdout.strip() == ("dl-doctor: %doctor runs inside IPython or Jupyter (load it with "
                                         "%load_ext doctor); in a terminal, run: dl-doctor check")
+
+
+FIX_IN_KERNEL = textwrap.dedent("""
+    import os, sys
+    {prelude}
+    from doctor.fixes.mps_fallback import set_in_this_process
+    print(set_in_this_process())
+    print(os.environ.get("PYTORCH_ENABLE_MPS_FALLBACK"))
+""")
+
+
+@pytest.mark.parametrize("prelude, said, value", [
+    ("", "PYTORCH_ENABLE_MPS_FALLBACK=1 set in this kernel (torch is not imported yet)", "1"),
+    ("import torch", "takes effect after a restart of the kernel", "None"),
+], ids=["before-torch", "after-torch"])
+def test_fix_in_the_kernel_sets_the_variable_only_while_it_can_still_work(prelude, said, value):
+    env = {key: val for key, val in os.environ.items() if key != "PYTORCH_ENABLE_MPS_FALLBACK"}
+    completed = subprocess.run([sys.executable, "-c", FIX_IN_KERNEL.format(prelude=prelude)], capture_output=True,
+                               text=True, timeout=300, env=env)
+    lines = completed.stdout.strip().splitlines()
+    assert said in lines[0] and lines[1] == value
