@@ -29,6 +29,10 @@ def kernel_interpreter(facts):
     if pip.get("path") and not pip_prefix_matches and (pip.get("prefix") or pip.get("site")):
         problems.append("`pip` on PATH (%s) installs into %s, not into %s" % (
             pip["path"], pip.get("prefix") or pip.get("site"), prefix))
+    on_path = notebook.get("python_on_path") or {}
+    if on_path.get("prefix") and not _same(prefix, on_path["prefix"]):
+        notes.append("`python` on PATH (%s) is %s: `python -m pip install` in a terminal goes there" % (
+            on_path.get("path"), on_path["prefix"]))
     specs = notebook.get("kernelspecs") or []
     # argv[0] "python" means "the server's own interpreter" (ipykernel's built-in spec).
     mine = [s for s in specs if _same(prefix, s.get("prefix"))]

@@ -14,6 +14,12 @@ COMPANIONS = {8: (3, 4, 5), 7: (1, 3, 3)}
 FIRST_7_FOR_LAB_4 = Version("7.8")
 
 
+def _npm_major(version):
+    """The major of an npm (semver) version such as "5.0.13" or "3.0.0-next.0", which PEP 440 may not parse."""
+    head = str(version or "").split(".")[0].strip().lstrip("v")
+    return int(head) if head.isdigit() else None
+
+
 def _major(facts, name):
     dist = facts.distribution(name)
     return dist.parsed_version.major if dist and dist.parsed_version else None
@@ -75,8 +81,8 @@ def widgets_frontend(facts):
                         COMPANIONS.get(major, (3,))[0])),
         )
         return
-    versions = ["%s in %s" % (f["version"], f["folder"]) for f in labs]
-    mismatched = [f for f in labs if f.get("version") and wanted and Version(f["version"]).major != wanted]
+    versions = ["%s in %s" % (f["version"] or "unknown version", f["folder"]) for f in labs]
+    mismatched = [f for f in labs if wanted and _npm_major(f.get("version")) not in (None, wanted)]
     if mismatched:
         yield error(
             "ipywidgets %s needs jupyterlab-manager %d.x, the front end has %s" % (
