@@ -1,0 +1,75 @@
+"""`dl-doctor check` (and the fix flow that `check --fix` and `dl-doctor fix` share)."""
+
+import argparse
+import sys
+import time
+from typing import Sequence, TextIO
+
+from doctor.bench import BenchRequest
+from doctor.collect import Target
+from doctor.commands import EXIT_FINDINGS, EXIT_OK
+from doctor.commands.inputs import UsageError, load_facts_file, target_of, write_output
+
+
+def run_check(arguments: argparse.Namespace, stdout: TextIO) -> int:
+    from doctor.render.text import Style, render_text, summary_line
+    from doctor.report import diagnose
+
+    if arguments.facts and arguments.python:
+        raise UsageError("--facts and --python cannot be combined: saved facts already name their interpreter")
+    if arguments.bench and (arguments.facts or arguments.quick):
+        raise UsageError("--bench runs the benchmark: it cannot be combined with --facts or --quick")
+    facts = load_facts_file(arguments.facts) if arguments.facts else None
+    target = target_of(arguments.python)
+    started = time.perf_counter()
+    if arguments.bench:
+        from doctor.collect import collect_facts
+        from doctor.render.progress import ProgressBar
+
+        bar = ProgressBar(sys.stderr, arguments.format == "text")
+        try:
+            facts = collect_facts(target, arguments.lesson, bench=BenchRequest(), on_progress=bar.update)
+        finally:
+            bar.close()
+    report = diagnose(target, lesson=facts.lesson if facts else arguments.lesson, quick=arguments.quick, facts=facts,
+                      started=started)
+    if arguments.format == "json":
+        from doctor.render.json_report import render_json
+
+        text = render_json(report)
+    else:
+        style = Style.for_stream(stdout) if arguments.output is None else Style(unicode=True, color=False)
+        text = render_text(report, style, verbose=arguments.verbose)
+    write_output(text, arguments.output, stdout)
+    if arguments.output is not None:
+        stdout.write("dl-doctor: report written to %s (%s)\n" % (arguments.output, summary_line(report)))
+    if arguments.fix:
+        if arguments.facts:
+            raise UsageError("--fix needs a live environment, not saved --facts")
+        stdout.write("\n")
+        fixed = fix_from_report(report, target, (), arguments.yes, stdout)
+        return fixed if arguments.yes else max(fixed, report.exit_code(strict=arguments.strict))
+    return report.exit_code(strict=arguments.strict)
+
+
+def fix_from_report(report, target: Target, requested: Sequence[str], apply: bool, stdout: TextIO) -> int:
+    from doctor.fixes import FixRefused, apply_plan
+    from doctor.fixes.workflow import propose, recheck
+    from doctor.render.fix_text import render_applied, render_proposal
+    from doctor.render.text import Style
+
+    proposal = propose(report, requested)
+    stdout.write(render_proposal(proposal, applying=apply))
+    if not apply:
+        return EXIT_FINDINGS if proposal.refused else EXIT_OK
+    results = []
+    for plan in proposal.plans:
+        try:
+            writes = apply_plan(plan)
+        except (FixRefused, OSError) as exc:
+            stdout.write("%s: not applied: %s\n" % (plan.fix_id, exc))
+            return EXIT_FINDINGS
+        results.append((plan, writes, recheck(target, report.facts.lesson, plan)))
+    stdout.write(render_applied(results, Style.for_stream(stdout)))
+    still_failing = any(f.status == "error" for _, _, findings in results for f in findings)
+    return EXIT_FINDINGS if proposal.refused or still_failing else EXIT_OK

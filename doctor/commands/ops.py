@@ -1,0 +1,62 @@
+"""`dl-doctor ops`: the op catalogue on a device, as a table or JSON."""
+
+import argparse
+from typing import List, TextIO
+
+from doctor.commands import EXIT_FINDINGS, EXIT_OK
+from doctor.commands.inputs import UsageError, target_of, write_output
+
+
+def available_devices(torch_facts) -> List[str]:
+    available = ["cpu"]
+    if (torch_facts.get("cuda") or {}).get("available"):
+        available.append("cuda")
+    if (torch_facts.get("mps") or {}).get("available"):
+        available.append("mps")
+    if (torch_facts.get("xpu") or {}).get("available"):
+        available.append("xpu")
+    return available
+
+
+def run_ops(arguments: argparse.Namespace, stdout: TextIO) -> int:
+    from doctor.collect import probe_environment
+    from doctor.ops import SEVERE_CLASSES, OpsRequest, by_class, run_torch_probe
+    from doctor.probes.programs.op_catalog import catalog_names
+    from doctor.probes.runner import killed_on_interrupt
+    from doctor.render.ops_report import render_ops_json, render_ops_text, summary_line
+
+    if arguments.catalog == "lesson":
+        unknown = [name for name in arguments.op if name not in catalog_names()]
+        if unknown:
+            raise UsageError("unknown op %s: the lesson catalogue has %s" % (", ".join(map(repr, unknown)),
+                                                                         ", ".join(catalog_names())))
+    if arguments.op_timeout <= 0:
+        raise UsageError("--op-timeout must be positive, not %g" % arguments.op_timeout)
+    target = target_of(arguments.python)
+    python = target.python
+    request = OpsRequest(device=arguments.device, catalog=arguments.catalog, lesson=arguments.lesson,
+                         only=tuple(arguments.op), op_timeout_s=arguments.op_timeout)
+    with killed_on_interrupt() as processes:
+        outcomes = run_torch_probe(python, target.cwd, probe_environment(), request, processes)
+    torch, ops = outcomes["torch"], outcomes["ops"]
+    if not torch.ok or not torch.data.get("importable"):
+        reason = torch.reason or ((torch.data or {}).get("error") or {}).get("message", "")
+        stdout.write("dl-doctor ops: torch does not import in %s (%s); dl-doctor check names the cause\n"
+                     % (python, reason.strip().splitlines()[0] if reason.strip() else "no reason given"))
+        return EXIT_FINDINGS
+    if not ops.ok:
+        stdout.write("dl-doctor ops: the op run failed: %s\n" % ops.reason)
+        return EXIT_FINDINGS
+    data = ops.data
+    if not data.get("available"):
+        raise UsageError("--device %s is not available here; available: %s"
+                         % (arguments.device, ", ".join(available_devices(torch.data))))
+    if data.get("catalog_error"):
+        raise UsageError("--catalog all needs torch's OpInfo database, which does not import here (%s); "
+                         "it needs the expecttest package: %s -m pip install expecttest"
+                         % (data["catalog_error"], python))
+    text = render_ops_json(data) if arguments.format == "json" else render_ops_text(data)
+    write_output(text, arguments.output, stdout)
+    if arguments.output is not None:
+        stdout.write("dl-doctor: ops written to %s (%s)\n" % (arguments.output, summary_line(data)))
+    return EXIT_FINDINGS if by_class(data, *SEVERE_CLASSES) else EXIT_OK
