@@ -63,7 +63,8 @@ def collect_facts(
     benchmark fine-tune, after the probes so that its timings are not shared with them."""
     specs = tuple(probes if probes is not None else builtin_probes())
     wanted = set(only) if only is not None else None
-    to_run = [spec for spec in specs if (spec.quick or not quick) and (wanted is None or spec.name in wanted)]
+    to_run = [spec for spec in specs if (spec.quick or not quick)
+              and (wanted is None or wanted & set(spec.members or (spec.name,)))]
     run_torch = not quick and (wanted is None or bool(wanted & {"torch", "ops"}))
     environment = probe_environment()
     # Children are killed before the pool waits for its threads, or an interrupt would wait on them.
@@ -82,6 +83,6 @@ def collect_facts(
         outcomes.setdefault(name, skipped_outcome(name, reason))
     outcomes["process"] = ProbeOutcome("process", OK, describe_this_process(), None, "", 0.0, None, None)
     for spec in specs:
-        if spec.name not in outcomes:
-            outcomes[spec.name] = skipped_outcome(spec.name, reason)
+        for name in spec.members or (spec.name,):
+            outcomes.setdefault(name, skipped_outcome(name, reason))
     return assemble_facts(target.python, target.cwd, quick, lesson, outcomes)

@@ -24,8 +24,13 @@ def run(spec, cwd, arguments=None, python=sys.executable):
     return run_probe(spec, python, str(cwd), probe_environment(), arguments)
 
 
+def metadata_member(name, cwd, python=sys.executable):
+    """One member's outcome of the metadata bundle, run for real."""
+    return run_probes([BUILTIN["metadata"]], python, str(cwd), probe_environment(), probe_arguments(1))[name]
+
+
 def test_python_probe_describes_this_interpreter(tmp_path):
-    outcome = run(BUILTIN["python"], tmp_path, probe_arguments(1)["python"])
+    outcome = metadata_member("python", tmp_path)
     assert outcome.ok, outcome.reason
     data = outcome.data
     assert data["version"] == list(sys.version_info[:3])
@@ -37,13 +42,13 @@ def test_python_probe_describes_this_interpreter(tmp_path):
 
 def test_python_probe_sees_the_working_directory_first_as_a_notebook_does(tmp_path):
     (tmp_path / "torch.py").write_text("raise SystemExit('the local torch.py was executed')\n")
-    outcome = run(BUILTIN["python"], tmp_path, probe_arguments(1)["python"])
+    outcome = metadata_member("python", tmp_path)
     assert outcome.ok, outcome.reason
     assert outcome.data["module_origins"]["torch"]["origin"] == str(tmp_path / "torch.py")
 
 
 def test_packages_probe_reads_versions_and_requirements_without_importing(tmp_path):
-    outcome = run(BUILTIN["packages"], tmp_path)
+    outcome = metadata_member("packages", tmp_path)
     assert outcome.ok, outcome.reason
     found = {d["name"].lower(): d for d in outcome.data["distributions"]}
     assert found["packaging"]["version"] == metadata.version("packaging")
@@ -125,7 +130,7 @@ def test_hang_is_killed_with_its_children_at_the_timeout(tmp_path):
 
 
 def test_missing_interpreter_is_an_outcome(tmp_path):
-    outcome = run(BUILTIN["python"], tmp_path, python=str(tmp_path / "no-such-python"))
+    outcome = metadata_member("python", tmp_path, python=str(tmp_path / "no-such-python"))
     assert outcome.status == "not-started"
     assert "could not start" in outcome.reason
 
@@ -160,3 +165,27 @@ def test_quick_collection_runs_only_metadata_probes(tmp_path):
     assert all(facts.outcome(name).ok for name in ("python", "packages", "hardware"))
     # Without importing torch, the build still comes from torch/version.py.
     assert facts.derived.torch_build.source == "version.py"
+
+
+def test_a_bundle_members_exception_is_its_own_failure(tmp_path):
+    from doctor.probes.runner import split_bundle
+
+    members = {"fine": "def collect(arguments):\n    return {'answer': 1}\n",
+               "broken": "def collect(arguments):\n    raise LookupError('no such thing')\n"}
+    body = "_DOCTOR_MEMBERS = %r\n" % members + open(
+        os.path.join(os.path.dirname(__file__), os.pardir, "doctor", "probes", "programs", "bundle.py")).read()
+    spec = ProbeSpec("pair", program_from_source(body), 30.0, True, "two members", members=("fine", "broken"))
+    outcomes = split_bundle(spec, run(spec, tmp_path, {"fine": {}, "broken": {}}))
+    assert outcomes["fine"].ok and outcomes["fine"].data == {"answer": 1}
+    assert outcomes["broken"].status == "failed"
+    assert outcomes["broken"].reason == "probe broken failed: LookupError: no such thing"
+
+
+def test_a_crashed_bundle_fails_every_member_with_the_reason(tmp_path):
+    from doctor.probes.runner import split_bundle
+
+    spec = ProbeSpec("pair", program_from_source("def collect(arguments):\n    os.abort()\n"), 30.0, True,
+                     "crashes", members=("first", "second"))
+    outcomes = split_bundle(spec, run(spec, tmp_path))
+    assert {o.status for o in outcomes.values()} == {"crashed"}
+    assert outcomes["second"].reason == "probe second crashed with SIGABRT"

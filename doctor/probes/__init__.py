@@ -7,7 +7,7 @@ and never import torch).
 
 from dataclasses import dataclass
 from importlib import resources
-from typing import Tuple
+from typing import Dict, Tuple
 
 
 @dataclass(frozen=True)
@@ -17,6 +17,8 @@ class ProbeSpec:
     timeout_s: float
     quick: bool
     summary: str
+    # A bundle runs these member probes in one child; each still gets an outcome of its own.
+    members: Tuple[str, ...] = ()
 
 
 def _program(*modules: str) -> str:
@@ -30,12 +32,23 @@ def program_from_source(body: str) -> str:
     return prelude + "\n" + body + "\n_doctor_run(collect)\n"
 
 
+def _bundle(members: Dict[str, str]) -> str:
+    folder = resources.files("doctor.probes.programs")
+    sources = {name: folder.joinpath(module + ".py").read_text(encoding="utf-8") for name, module in members.items()}
+    driver = folder.joinpath("bundle.py").read_text(encoding="utf-8")
+    return program_from_source("_DOCTOR_MEMBERS = %r\n%s" % (sources, driver))
+
+
+# The probes that only read files (no drivers, no imports of the course stack) share one child.
+METADATA_MEMBERS = {"python": "python_env", "packages": "packages", "notebook": "notebook"}
+
+
 def builtin_probes() -> Tuple[ProbeSpec, ...]:
     return (
-        ProbeSpec("python", _program("python_env"), 20.0, True, "the interpreter, its environment, module origins"),
-        ProbeSpec("packages", _program("packages"), 30.0, True, "installed distributions' metadata"),
+        ProbeSpec("metadata", _bundle(METADATA_MEMBERS), 30.0, True,
+                  "the interpreter and its environment, installed distributions, kernelspecs and widget front ends",
+                  members=tuple(METADATA_MEMBERS)),
         ProbeSpec("hardware", _program("hardware"), 30.0, True, "GPUs from the driver (NVML, nvidia-smi)"),
-        ProbeSpec("notebook", _program("notebook"), 30.0, True, "kernelspecs, Jupyter servers, widget front ends"),
         ProbeSpec("imports", _program("imports"), 180.0, False, "the lesson's import statements"),
     )
 

@@ -12,7 +12,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 from doctor.probes import ProbeSpec
@@ -245,7 +245,34 @@ def run_probes(
         processes = own if started_processes is None else started_processes
         with ThreadPoolExecutor(max_workers=len(specs)) as pool:
             futures = {
-                spec.name: pool.submit(run_probe, spec, python, cwd, env, arguments.get(spec.name), processes)
+                spec: pool.submit(run_probe, spec, python, cwd, env, _arguments_for(spec, arguments), processes)
                 for spec in specs
             }
-            return {name: future.result() for name, future in futures.items()}
+            outcomes: Dict[str, ProbeOutcome] = {}
+            for spec, future in futures.items():
+                outcomes.update(split_bundle(spec, future.result()) if spec.members else {spec.name: future.result()})
+            return outcomes
+
+
+def _arguments_for(spec: ProbeSpec, arguments: Mapping[str, Mapping[str, Any]]) -> Optional[Mapping[str, Any]]:
+    if spec.members:
+        return {name: arguments.get(name) or {} for name in spec.members}
+    return arguments.get(spec.name)
+
+
+def split_bundle(spec: ProbeSpec, outcome: ProbeOutcome) -> Dict[str, ProbeOutcome]:
+    """One outcome per member of a bundle: its answer, its own error, or the child's failure."""
+    split = {}
+    for name in spec.members:
+        if not outcome.ok:
+            reason = (outcome.reason or "").replace("probe %s " % spec.name, "probe %s " % name, 1)
+            split[name] = replace(outcome, name=name, reason=reason)
+            continue
+        answer = outcome.data.get(name) or {}
+        if answer.get("error"):
+            split[name] = replace(outcome, name=name, status=FAILED, data=None,
+                                  reason="probe %s failed: %s" % (name, answer["error"]),
+                                  stderr_tail=answer.get("traceback") or outcome.stderr_tail)
+        else:
+            split[name] = replace(outcome, name=name, data=answer.get("data"))
+    return split

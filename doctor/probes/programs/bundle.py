@@ -1,0 +1,17 @@
+# Runs several metadata probes in one child: on a small machine a Python start-up costs more than what
+# these probes read. Each member runs in its own namespace (with the prelude's helpers) and its own
+# try, so one member's exception is that member's failure alone. _DOCTOR_MEMBERS (name -> source) is
+# written above this text by the engine.
+
+
+def collect(arguments):
+    answers = {}
+    for name, source in sorted(_DOCTOR_MEMBERS.items()):
+        namespace = dict(globals(), __name__="dl_doctor_probe_" + name)
+        try:
+            exec(compile(source, "<probe %s>" % name, "exec"), namespace)
+            answers[name] = {"data": namespace["collect"](arguments.get(name) or {}), "error": None}
+        except Exception as exc:
+            answers[name] = {"data": None, "error": "%s: %s" % (type(exc).__name__, exc),
+                             "traceback": _doctor_error(exc)["traceback"]}
+    return answers
