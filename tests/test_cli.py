@@ -212,3 +212,12 @@ def test_a_learners_checks_module_already_imported_is_left_in_place(tmp_path):
     completed = subprocess.run([sys.executable, "-c", program], cwd=str(tmp_path), capture_output=True, text=True,
                                timeout=60)
     assert completed.stdout.split() == [str(len(CHECK_IDS)), "True", "True"], completed.stderr
+
+
+def test_a_working_folder_that_was_deleted_is_one_line(tmp_path):
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    program = "import os, sys; os.chdir(%r); os.rmdir(%r); from doctor.cli import main; sys.exit(main(['check']))" % (
+        str(gone), str(gone))
+    completed = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60)
+    assert_one_line_usage_error(completed, "the current folder no longer exists")

@@ -136,3 +136,14 @@ def test_ctrl_c_stops_cleanly_and_leaves_no_probe_behind(venv, tmp_path):
     assert stderr.strip() == "dl-doctor: interrupted"
     wait_for(lambda: not process_alive(int(pid_file.read_text())))
 
+
+
+def test_old_style_egg_info_files_are_read_like_pip_reads_them(venv, tmp_path):
+    python, site = venv
+    # Debian's system packages still ship single-file .egg-info metadata.
+    (site / "legacy_tool-1.0-py3.11.egg-info").write_text("Metadata-Version: 1.1\nName: legacy-tool\nVersion: 1.0\n")
+    install_fake_distribution(site, "course-notes", "1.0", requires=["legacy-tool>=2"])
+    _, findings, _ = check(python, "--quick", cwd=tmp_path)
+    problem = findings["package-requirements"]
+    assert "unreadable metadata" not in problem["detail"]
+    assert problem["detail"].strip() == "course-notes 1.0 has requirement legacy-tool>=2, but you have legacy-tool 1.0."

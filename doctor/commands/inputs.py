@@ -19,7 +19,11 @@ class UsageError(Exception):
 
 def target_of(python: Optional[str]) -> Target:
     """The interpreter to examine (``--python``, or this one) in the current working directory."""
-    return Target(python=resolve_interpreter(python) if python else sys.executable, cwd=os.getcwd())
+    try:
+        cwd = os.getcwd()
+    except FileNotFoundError:
+        raise UsageError("the current folder no longer exists: cd into an existing folder and run again") from None
+    return Target(python=resolve_interpreter(python) if python else sys.executable, cwd=cwd)
 
 
 def resolve_interpreter(path: str) -> str:

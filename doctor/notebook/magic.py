@@ -70,7 +70,11 @@ def doctor_magic(line: str = ""):
     from doctor.collect import Target, collect_facts
     from doctor.report import diagnose
 
-    target = Target(python=sys.executable, cwd=os.getcwd())
+    try:
+        target = Target(python=sys.executable, cwd=os.getcwd())
+    except FileNotFoundError:
+        print("%doctor: the kernel's working folder no longer exists: %cd into an existing folder")
+        return None
     if arguments.action == "widgets":
         return _widgets(target, arguments.timeout)
     facts = collect_facts(target, arguments.lesson, quick=arguments.quick,

@@ -14,7 +14,9 @@ def _headers(dist):
     Read by hand rather than through ``dist.metadata``: the email parser also parses the long
     description, which makes reading every installed distribution several times slower.
     """
-    text = dist.read_text("METADATA") or dist.read_text("PKG-INFO")
+    # An old-style .egg-info may be a single file: read_text("") reads that file itself, as
+    # importlib.metadata's own Distribution.metadata does.
+    text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or dist.read_text("")
     if text is None:
         return None
     fields = {}
