@@ -5,10 +5,10 @@ are diagnoses in their own right: ``torch-import`` and ``lesson-imports`` report
 from doctor.findings import error, ok
 from doctor.registry import check
 
-METADATA_PROBES = ("python", "packages", "hardware")
+METADATA_PROBES = ("python", "packages", "hardware", "notebook")
 
 
-@check("probes-answered", "The interpreter, package and hardware probes ran and answered")
+@check("probes-answered", "The interpreter, package, hardware and notebook probes ran and answered")
 def probes_answered(facts):
     failed = [facts.outcome(name) for name in METADATA_PROBES
               if facts.outcome(name) is not None and facts.outcome(name).status not in ("ok", "skipped")]
