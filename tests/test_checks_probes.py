@@ -1,4 +1,4 @@
-"""checks/probes.py: probes-answered (the interpreter, package and hardware probes ran and answered)."""
+"""checks/probes.py: probes-answered (the interpreter, package, hardware and notebook probes answered)."""
 
 import pytest
 
@@ -17,6 +17,8 @@ CASES = [
     ("python-crashed", {"python": CRASH}, "error", ["probe python crashed with SIGSEGV"]),
     ("packages-timed-out", {"packages": TIMEOUT}, "error", ["timed out after 60 s"]),
     ("hardware-garbage", {"hardware": GARBAGE}, "error", ["not JSON"]),
+    ("notebook-failed", {"notebook": failed_outcome("notebook", "failed", "probe notebook failed: OSError: denied")},
+     "error", ["probe notebook failed: OSError: denied"]),
     ("interpreter-missing", {"python": NOT_STARTED}, "error", ["cannot start /opt/course/bin/python"]),
     ("two-failed", {"python": CRASH, "packages": TIMEOUT}, "error",
      ["probe python crashed with SIGSEGV", "probe packages timed out"]),
