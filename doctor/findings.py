@@ -95,6 +95,3 @@ skipped = _make(SKIPPED)
 def fix(text: str, *commands: str, automatic: Optional[str] = None) -> Fix:
     return Fix(text=text, commands=tuple(commands), automatic=automatic)
 
-
-def worst(findings: Sequence[Finding]) -> str:
-    return max((f.status for f in findings), key=SEVERITY.__getitem__, default=OK)

@@ -3,32 +3,31 @@
 import argparse
 import sys
 import time
-from typing import TextIO
+from typing import Optional, Sequence, TextIO
 
 from doctor.bench import BenchRequest
 from doctor.collect import Target
 from doctor.commands.inputs import UsageError, target_of, write_output
+from doctor.facts import Facts
 from doctor.lessons import DEFAULT_LESSON
 
 
-def bench_outcome(target: Target, request, show_progress: bool, progress_stream: TextIO):
-    from doctor.bench import run_bench
-    from doctor.collect import probe_environment
-    from doctor.probes.runner import killed_on_interrupt
+def collect_with_bench(target: Target, lesson: int, request: BenchRequest, show_progress: bool,
+                       quick: bool = False, only: Optional[Sequence[str]] = None) -> Facts:
+    """The facts (all of them, or ``only`` these probes) and the benchmark, with a progress bar on a
+    terminal; `dl-doctor bench` and `dl-doctor check --bench` share this."""
+    from doctor.collect import collect_facts
     from doctor.render.progress import ProgressBar
 
-    bar = ProgressBar(progress_stream, show_progress)
+    bar = ProgressBar(sys.stderr, show_progress)
     try:
-        with killed_on_interrupt() as processes:
-            return run_bench(target.python, target.cwd, probe_environment(), request, bar.update, processes)
+        return collect_facts(target, lesson, quick=quick, only=only, bench=request, on_progress=bar.update)
     finally:
         bar.close()
 
 
 def run_bench_command(arguments: argparse.Namespace, stdout: TextIO) -> int:
     from doctor.bench import BenchInputError, check_request
-    from doctor.collect import collect_facts
-    from doctor.facts import assemble_facts
     from doctor.registry import registered_checks
     from doctor.render.json_report import render_json
     from doctor.render.text import Style, render_text, summary_line
@@ -42,7 +41,10 @@ def run_bench_command(arguments: argparse.Namespace, stdout: TextIO) -> int:
         raise UsageError(str(exc)) from None
     started = time.perf_counter()
     target = target_of(arguments.python)
-    outcome = bench_outcome(target, request, arguments.format == "text" and arguments.output is None, sys.stderr)
+    # The interpreter's and packages' facts are cheap and name the environment in the report's heading.
+    facts = collect_with_bench(target, DEFAULT_LESSON, request, arguments.format == "text" and arguments.output is None,
+                               only=["python", "packages"])
+    outcome = facts.outcome("bench")
     data = outcome.data or {}
     if outcome.ok and data.get("available") is False:
         raise UsageError("--device %s is not available here; available: %s"
@@ -51,9 +53,6 @@ def run_bench_command(arguments: argparse.Namespace, stdout: TextIO) -> int:
         found = data["data"]
         raise UsageError("--data %s: only %d readable images in %d class(es) (%d unreadable)" % (
             arguments.data, found["images"], len(found["classes"]), len(found["bad_files"])))
-    # The interpreter's and packages' facts are cheap and name the environment in the report's heading.
-    described = collect_facts(target, DEFAULT_LESSON, quick=True, only=["python", "packages"])
-    facts = assemble_facts(target.python, target.cwd, False, DEFAULT_LESSON, dict(described.probes, bench=outcome))
     report = diagnose(target, DEFAULT_LESSON, facts=facts, started=started,
                       checks=[spec for spec in registered_checks() if spec.category == "bench"])
     if arguments.format == "json":

@@ -1,7 +1,6 @@
 """`dl-doctor check` (and the fix flow that `check --fix` and `dl-doctor fix` share)."""
 
 import argparse
-import sys
 import time
 from typing import Sequence, TextIO
 
@@ -23,14 +22,9 @@ def run_check(arguments: argparse.Namespace, stdout: TextIO) -> int:
     target = target_of(arguments.python)
     started = time.perf_counter()
     if arguments.bench:
-        from doctor.collect import collect_facts
-        from doctor.render.progress import ProgressBar
+        from doctor.commands.bench import collect_with_bench
 
-        bar = ProgressBar(sys.stderr, arguments.format == "text")
-        try:
-            facts = collect_facts(target, arguments.lesson, bench=BenchRequest(), on_progress=bar.update)
-        finally:
-            bar.close()
+        facts = collect_with_bench(target, arguments.lesson, BenchRequest(), arguments.format == "text")
     report = diagnose(target, lesson=facts.lesson if facts else arguments.lesson, quick=arguments.quick, facts=facts,
                       started=started)
     if arguments.format == "json":

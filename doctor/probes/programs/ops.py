@@ -275,7 +275,7 @@ def collect(arguments):
         run_entry = _opinfo_entry
     else:
         lesson = arguments.get("lesson")
-        entries = [(op.name, op) for op in CATALOG if lesson is None or lesson in op.lessons]
+        entries = [(op.name, op) for op in ops_for_lesson(lesson)]
         run_entry = _catalog_entry
     _doctor_progress(header)
     op_timeout = float(arguments.get("op_timeout_s") or 30)
