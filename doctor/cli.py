@@ -16,6 +16,8 @@ from doctor.commands.check import run_check
 from doctor.commands.fix import run_fix
 from doctor.commands.inputs import UsageError
 from doctor.commands.listing import run_list
+from doctor.commands.matrix import run_diff, run_matrix
+from doctor.commands.output import add_output_options
 from doctor.commands.ops import run_ops
 from doctor.lessons import DEFAULT_LESSON, LESSONS
 from doctor.ops import CATALOGS, DEVICES, OP_TIMEOUT_S
@@ -47,8 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--quick", action="store_true", help="metadata only: do not import torch or fastai")
     check.add_argument("--python", metavar="PATH", help="examine another interpreter (default: this one)")
     check.add_argument("--facts", metavar="FILE", help="re-run the checks on facts saved in a JSON report")
-    check.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
-    check.add_argument("--output", metavar="FILE", help="write the report to FILE instead of standard output")
+    add_output_options(check)
     check.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
     check.add_argument("-v", "--verbose", action="store_true", help="show evidence for every finding, and timings")
     check.add_argument("--bench", action="store_true", help="also run the benchmark fine-tune (dl-doctor bench)")
@@ -72,8 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     ops.add_argument("--op-timeout", type=float, default=OP_TIMEOUT_S, metavar="SECONDS",
                      help="how long one op may run before it counts as hung (default %g)" % OP_TIMEOUT_S)
     ops.add_argument("--python", metavar="PATH", help="the interpreter whose torch to use (default: this one)")
-    ops.add_argument("--format", choices=("text", "json"), default="text")
-    ops.add_argument("--output", metavar="FILE", help="write the table or JSON to FILE")
+    add_output_options(ops)
     bench = commands.add_parser("bench", help="fine-tune resnet18 the lesson-1 way and measure it end to end")
     bench.add_argument("--device", choices=DEVICES, default="auto", help="the device (default: the lessons' own)")
     bench.add_argument("--size", type=int, default=BenchRequest.size, metavar="PX",
@@ -86,8 +86,20 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--budget", type=float, default=BenchRequest.budget_s, metavar="SECONDS",
                        help="time for the work after the imports (default %(default)g)")
     bench.add_argument("--python", metavar="PATH", help="the interpreter to benchmark (default: this one)")
-    bench.add_argument("--format", choices=("text", "json"), default="text")
-    bench.add_argument("--output", metavar="FILE", help="write the report to FILE")
+    add_output_options(bench)
+    matrix = commands.add_parser("matrix", help="merge JSON reports from a CI matrix into one table")
+    matrix.add_argument("reports", nargs="+", metavar="REPORT.json", help="reports written with --format json")
+    matrix.add_argument("--format", choices=("markdown", "html", "json"), default="markdown",
+                        help="output format (default markdown, for a CI job summary)")
+    matrix.add_argument("--output", metavar="FILE", help="write the table to FILE")
+    matrix.add_argument("--skip-bad", action="store_true", help="leave out unreadable reports (and say which)")
+    matrix.add_argument("--no-redact", dest="redact", action="store_false", help="do not redact the table")
+    diff = commands.add_parser("diff", help="what differs between two environments' JSON reports")
+    diff.add_argument("a", metavar="A.json")
+    diff.add_argument("b", metavar="B.json")
+    diff.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    diff.add_argument("--output", metavar="FILE", help="write the differences to FILE")
+    diff.add_argument("--no-redact", dest="redact", action="store_false", help="do not redact the differences")
     listing = commands.add_parser("list", help="list every check id with its summary")
     listing.add_argument("--format", choices=("text", "json"), default="text")
     return parser
@@ -102,7 +114,7 @@ def main(argv: Optional[Sequence[str]] = None, stdout: Optional[TextIO] = None) 
             parser.print_help(stdout)
             return EXIT_USAGE
         runner = {"check": run_check, "ops": run_ops, "fix": run_fix, "bench": run_bench_command,
-                  "list": run_list}[arguments.command]
+                  "matrix": run_matrix, "diff": run_diff, "list": run_list}[arguments.command]
         return runner(arguments, stdout)
     except UsageError as exc:
         sys.stderr.write("dl-doctor: error: %s\n" % exc)

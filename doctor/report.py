@@ -3,7 +3,7 @@ that renderers read and that survives JSON (``schema_version`` is the machine co
 
 import platform
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 import doctor
@@ -11,10 +11,15 @@ from doctor.collect import Target, collect_facts
 from doctor.engine import run_checks
 from doctor.facts import Facts
 from doctor.findings import ERROR, SEVERITY, WARNING, Finding
+from doctor.redact import Redactor
 from doctor.registry import CheckSpec, registered_checks
 
-REPORT_SCHEMA_VERSION = 1
+# The JSON contract of every report (check, bench and ops), described by doctor/schemas/report.schema.json.
+# 2: "kind", "label" and "redacted" joined; ops reports carry "environment". doctor.reader reads 1 and 2.
+REPORT_SCHEMA_VERSION = 2
 TOOL_NAME = "dl-doctor"
+CHECK = "check"
+BENCH = "bench"
 
 
 @dataclass(frozen=True)
@@ -24,6 +29,9 @@ class Report:
     timings: Mapping[str, Any]
     tool_version: str = doctor.__version__
     schema_version: int = REPORT_SCHEMA_VERSION
+    kind: str = CHECK  # check | bench: which command wrote it
+    label: Optional[str] = None  # the matrix column name given with --label
+    redacted: bool = False
 
     def counts(self) -> Dict[str, int]:
         counts = {status: 0 for status in SEVERITY}
@@ -41,21 +49,50 @@ class Report:
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> Dict[str, str]:
         """How Jupyter shows a Report: HTML where the front end renders it, plain text everywhere else."""
+        from doctor.cases import sheet_of_report
         from doctor.render.html import render_html
         from doctor.render.text import Style, render_text
 
-        return {"text/plain": render_text(self, Style(unicode=True, color=False)), "text/html": render_html(self)}
+        return {"text/plain": render_text(self, Style(unicode=True, color=False)),
+                "text/html": render_html(sheet_of_report(self))}
 
     def to_dict(self) -> Dict[str, Any]:
         return {
             "schema_version": self.schema_version,
+            "kind": self.kind,
             "tool": {"name": TOOL_NAME, "version": self.tool_version},
+            "label": self.label,
+            "redacted": self.redacted,
             "environment": self.environment(),
             "summary": self.counts(),
             "findings": [finding.to_dict() for finding in self.findings],
             "facts": self.facts.to_dict(),
             "timings": dict(self.timings),
         }
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> "Report":
+        """Rebuild from ``to_dict`` output (doctor.reader upgrades older versions first); raises KeyError,
+        TypeError or ValueError on a malformed mapping."""
+        return cls(
+            findings=tuple(Finding.from_dict(item) for item in raw["findings"]),
+            facts=Facts.from_dict(raw["facts"]),
+            timings=dict(raw.get("timings") or {}),
+            tool_version=str(raw["tool"]["version"]),
+            schema_version=REPORT_SCHEMA_VERSION,
+            kind=str(raw.get("kind") or CHECK),
+            label=raw.get("label"),
+            redacted=bool(raw.get("redacted", False)),
+        )
+
+    def shareable(self, redactor: Optional[Redactor]) -> "Report":
+        """This report as it may leave the machine: redacted, unless ``redactor`` is None (--no-redact)."""
+        if redactor is None:
+            return self
+        return replace(Report.from_dict(redactor.document(self.to_dict())), redacted=True)
+
+    def labelled(self, label: Optional[str]) -> "Report":
+        return replace(self, label=label) if label else self
 
 
 def describe_environment(facts: Facts) -> Dict[str, Any]:

@@ -11,6 +11,7 @@ import pytest
 import doctor
 from conftest import run_cli
 from doctor.registry import registered_checks
+from doctor.report import REPORT_SCHEMA_VERSION
 from factories import make_facts
 
 CHECK_IDS = sorted(spec.id for spec in registered_checks())
@@ -52,7 +53,8 @@ def test_list_as_json():
 
 def test_real_check_reports_every_check_and_exits_by_its_findings(real_check):
     report = real_check["report"]
-    assert report["schema_version"] == 1
+    assert report["schema_version"] == REPORT_SCHEMA_VERSION
+    assert report["kind"] == "check" and report["redacted"] is True
     assert report["tool"] == {"name": "dl-doctor", "version": doctor.__version__}
     assert sorted({f["id"] for f in report["findings"]}) == CHECK_IDS
     has_errors = any(f["status"] == "error" for f in report["findings"])

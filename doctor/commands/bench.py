@@ -3,13 +3,15 @@
 import argparse
 import sys
 import time
+from dataclasses import replace
 from typing import Optional, Sequence, TextIO
 
 from doctor.bench import BenchRequest
 from doctor.collect import Target
-from doctor.commands.inputs import UsageError, target_of, write_output
+from doctor.commands.inputs import UsageError, target_of
 from doctor.facts import Facts
 from doctor.lessons import DEFAULT_LESSON
+from doctor.report import BENCH
 
 
 def collect_with_bench(target: Target, lesson: int, request: BenchRequest, show_progress: bool,
@@ -29,8 +31,8 @@ def collect_with_bench(target: Target, lesson: int, request: BenchRequest, show_
 def run_bench_command(arguments: argparse.Namespace, stdout: TextIO) -> int:
     from doctor.bench import BenchInputError, check_request
     from doctor.registry import registered_checks
-    from doctor.render.json_report import render_json
-    from doctor.render.text import Style, render_text, summary_line
+    from doctor.commands.output import publish, render_report, report_step_summary
+    from doctor.render.text import Style, summary_line
     from doctor.report import diagnose
 
     request = BenchRequest(device=arguments.device, size=arguments.size, epochs=arguments.epochs,
@@ -53,14 +55,10 @@ def run_bench_command(arguments: argparse.Namespace, stdout: TextIO) -> int:
         found = data["data"]
         raise UsageError("--data %s: only %d readable images in %d class(es) (%d unreadable)" % (
             arguments.data, found["images"], len(found["classes"]), len(found["bad_files"])))
-    report = diagnose(target, DEFAULT_LESSON, facts=facts, started=started,
-                      checks=[spec for spec in registered_checks() if spec.category == "bench"])
-    if arguments.format == "json":
-        text = render_json(report)
-    else:
-        style = Style.for_stream(stdout) if arguments.output is None else Style(unicode=True, color=False)
-        text = render_text(report, style, verbose=True)
-    write_output(text, arguments.output, stdout)
-    if arguments.output is not None:
-        stdout.write("dl-doctor: benchmark report written to %s (%s)\n" % (arguments.output, summary_line(report)))
+    report = replace(diagnose(target, DEFAULT_LESSON, facts=facts, started=started,
+                              checks=[spec for spec in registered_checks() if spec.category == "bench"]), kind=BENCH)
+    style = Style.for_stream(stdout) if arguments.output is None else Style(unicode=True, color=False)
+    text = render_report(report, arguments, style, verbose=True)
+    publish(text, arguments, stdout, summary_line(report), "benchmark report",
+            lambda: report_step_summary(report, arguments))
     return report.exit_code()

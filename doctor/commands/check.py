@@ -7,11 +7,12 @@ from typing import Sequence, TextIO
 from doctor.bench import BenchRequest
 from doctor.collect import Target
 from doctor.commands import EXIT_FINDINGS, EXIT_OK
-from doctor.commands.inputs import UsageError, load_facts_file, target_of, write_output
+from doctor.commands.inputs import UsageError, load_facts_file, target_of
 
 
 def run_check(arguments: argparse.Namespace, stdout: TextIO) -> int:
-    from doctor.render.text import Style, render_text, summary_line
+    from doctor.commands.output import publish, render_report, report_step_summary
+    from doctor.render.text import Style, summary_line
     from doctor.report import diagnose
 
     if arguments.facts and arguments.python:
@@ -27,16 +28,9 @@ def run_check(arguments: argparse.Namespace, stdout: TextIO) -> int:
         facts = collect_with_bench(target, arguments.lesson, BenchRequest(), arguments.format == "text")
     report = diagnose(target, lesson=facts.lesson if facts else arguments.lesson, quick=arguments.quick, facts=facts,
                       started=started)
-    if arguments.format == "json":
-        from doctor.render.json_report import render_json
-
-        text = render_json(report)
-    else:
-        style = Style.for_stream(stdout) if arguments.output is None else Style(unicode=True, color=False)
-        text = render_text(report, style, verbose=arguments.verbose)
-    write_output(text, arguments.output, stdout)
-    if arguments.output is not None:
-        stdout.write("dl-doctor: report written to %s (%s)\n" % (arguments.output, summary_line(report)))
+    style = Style.for_stream(stdout) if arguments.output is None else Style(unicode=True, color=False)
+    text = render_report(report, arguments, style, verbose=arguments.verbose)
+    publish(text, arguments, stdout, summary_line(report), "report", lambda: report_step_summary(report, arguments))
     if arguments.fix:
         if arguments.facts:
             raise UsageError("--fix needs a live environment, not saved --facts")

@@ -1,10 +1,11 @@
 """`dl-doctor ops`: the op catalogue on a device, as a table or JSON."""
 
 import argparse
+import time
 from typing import List, TextIO
 
 from doctor.commands import EXIT_FINDINGS, EXIT_OK
-from doctor.commands.inputs import UsageError, target_of, write_output
+from doctor.commands.inputs import UsageError, target_of
 
 
 def available_devices(torch_facts) -> List[str]:
@@ -23,7 +24,8 @@ def run_ops(arguments: argparse.Namespace, stdout: TextIO) -> int:
     from doctor.ops import SEVERE_CLASSES, OpsRequest, by_class, run_torch_probe
     from doctor.probes.programs.op_catalog import catalog_names
     from doctor.probes.runner import killed_on_interrupt
-    from doctor.render.ops_report import render_ops_json, render_ops_text, summary_line
+    from doctor.commands.output import ops_step_summary, publish, render_ops_report
+    from doctor.render.ops_report import ops_document, summary_line
 
     if arguments.catalog == "lesson":
         unknown = [name for name in arguments.op if name not in catalog_names()]
@@ -32,6 +34,7 @@ def run_ops(arguments: argparse.Namespace, stdout: TextIO) -> int:
                                                                          ", ".join(catalog_names())))
     if arguments.op_timeout <= 0:
         raise UsageError("--op-timeout must be positive, not %g" % arguments.op_timeout)
+    started = time.perf_counter()
     target = target_of(arguments.python)
     python = target.python
     request = OpsRequest(device=arguments.device, catalog=arguments.catalog, lesson=arguments.lesson,
@@ -55,8 +58,7 @@ def run_ops(arguments: argparse.Namespace, stdout: TextIO) -> int:
         raise UsageError("--catalog all needs torch's OpInfo database, which does not import here (%s); "
                          "it needs the expecttest package: %s -m pip install expecttest"
                          % (data["catalog_error"], python))
-    text = render_ops_json(data) if arguments.format == "json" else render_ops_text(data)
-    write_output(text, arguments.output, stdout)
-    if arguments.output is not None:
-        stdout.write("dl-doctor: ops written to %s (%s)\n" % (arguments.output, summary_line(data)))
+    document = ops_document(data, seconds=time.perf_counter() - started)
+    publish(render_ops_report(document, arguments), arguments, stdout, summary_line(data), "ops report",
+            lambda: ops_step_summary(document, arguments))
     return EXIT_FINDINGS if by_class(data, *SEVERE_CLASSES) else EXIT_OK

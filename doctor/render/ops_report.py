@@ -1,13 +1,13 @@
 """Renderers for ``dl-doctor ops``: a table per op for people, JSON with every record for machines."""
 
 import json
-from typing import Any, Dict, Mapping
+from typing import Any, Dict, Mapping, Optional
 
 import doctor
 from doctor.ops import OP_STATUSES
+from doctor.report import REPORT_SCHEMA_VERSION, TOOL_NAME
 
 EVIDENCE_WIDTH = 70
-OPS_SCHEMA_VERSION = 1
 
 
 def class_counts(data: Mapping[str, Any]) -> Dict[str, int]:
@@ -39,10 +39,19 @@ def render_ops_text(data: Mapping[str, Any]) -> str:
     return "%s%s\n\n%s\n\n%s\n" % ("device %s%s" % (data.get("device"), simulated), "", table, summary_line(data))
 
 
-def render_ops_json(data: Mapping[str, Any]) -> str:
-    document = {
-        "schema_version": OPS_SCHEMA_VERSION,
-        "tool": {"name": "dl-doctor", "version": doctor.__version__},
+def ops_document(data: Mapping[str, Any], label: Optional[str] = None, seconds: Optional[float] = None
+                 ) -> Dict[str, Any]:
+    """The ops run as a report: the JSON contract of ``dl-doctor ops --format json`` (kind "ops")."""
+    environment = {"python": data.get("python"), "os": data.get("os"), "machine": data.get("machine"),
+                   "torch": data.get("torch"), "device": data.get("device"), "simulated": bool(data.get("simulated"))}
+    return {
+        "schema_version": REPORT_SCHEMA_VERSION,
+        "kind": "ops",
+        "tool": {"name": TOOL_NAME, "version": doctor.__version__},
+        "label": label,
+        "redacted": False,
+        "environment": environment,
+        "seconds": seconds,
         "device": data.get("device"),
         "simulated": bool(data.get("simulated")),
         "torch": data.get("torch"),
@@ -52,4 +61,7 @@ def render_ops_json(data: Mapping[str, Any]) -> str:
         "summary": class_counts(data),
         "ops": list(data.get("ops", [])),
     }
+
+
+def render_ops_json(document: Mapping[str, Any]) -> str:
     return json.dumps(document, indent=2) + "\n"

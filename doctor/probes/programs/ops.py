@@ -6,6 +6,7 @@
 import faulthandler
 import json
 import os
+import platform
 import threading
 import time
 import warnings
@@ -258,7 +259,8 @@ def collect(arguments):
     header = {"kind": "start", "device": reported_device, "requested": requested, "simulated": bool(simulation),
               "available": True if simulation else device_available(torch, device),
               "torch": torch.__version__, "fallback_variable": fallback_variable, "import_seconds": import_seconds,
-              "catalog": arguments.get("catalog", "lesson"), "catalog_error": None}
+              "catalog": arguments.get("catalog", "lesson"), "catalog_error": None,
+              "python": platform.python_version(), "os": platform.system(), "machine": platform.machine()}
     if not header["available"]:
         _doctor_progress(header)
         return {"finished": True}

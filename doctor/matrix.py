@@ -1,0 +1,68 @@
+"""Merging the reports of a CI matrix: environments are columns, checks and probed ops are rows.
+
+A check id or op name that a leg did not produce is an empty cell (``None``): a quick leg skips the op
+probe, an ops report has no checks. Two legs with the same label get ``#2``, ``#3`` suffixes so no column
+hides another.
+"""
+
+from dataclasses import dataclass
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+
+from doctor.cases import Case, label_of
+from doctor.findings import ERROR, INFO, OK
+from doctor.reader import LoadedReport
+
+CHECKS_SECTION = "checks"
+OPS_SECTION = "ops"
+
+
+@dataclass(frozen=True)
+class Row:
+    section: str  # checks | ops
+    name: str
+    cells: Tuple[Optional[Case], ...]  # one per column
+
+
+@dataclass(frozen=True)
+class Matrix:
+    columns: Tuple[str, ...]
+    sources: Tuple[str, ...]  # the report file behind each column
+    environments: Tuple[Mapping[str, object], ...]
+    rows: Tuple[Row, ...]
+
+    def failing(self, statuses: Sequence[str] = (ERROR,)) -> Dict[str, List[str]]:
+        """For each column, the rows whose cell has one of ``statuses``."""
+        found: Dict[str, List[str]] = {column: [] for column in self.columns}
+        for row in self.rows:
+            for column, case in zip(self.columns, row.cells):
+                if case is not None and case.status in statuses:
+                    found[column].append(row.name)
+        return found
+
+    def split_rows(self) -> Tuple[List[Row], List[Row]]:
+        """(rows worth reading, rows that are ok or info on every leg that has them)."""
+        quiet = [row for row in self.rows
+                 if all(case is None or case.status in (OK, INFO) for case in row.cells)]
+        return [row for row in self.rows if row not in quiet], quiet
+
+
+def _unique(labels: Sequence[str]) -> List[str]:
+    seen: Dict[str, int] = {}
+    unique = []
+    for label in labels:
+        seen[label] = seen.get(label, 0) + 1
+        unique.append(label if seen[label] == 1 else "%s #%d" % (label, seen[label]))
+    return unique
+
+
+def build_matrix(reports: Sequence[LoadedReport]) -> Matrix:
+    columns = _unique([label_of(report.sheet) for report in reports])
+    by_row: Dict[Tuple[int, str, str], List[Optional[Case]]] = {}
+    for index, report in enumerate(reports):
+        for case in report.sheet.cases:
+            key = (1 if case.is_op else 0, OPS_SECTION if case.is_op else CHECKS_SECTION, case.name)
+            cells = by_row.setdefault(key, [None] * len(reports))
+            cells[index] = case
+    rows = tuple(Row(section, name, tuple(cells)) for (_, section, name), cells in sorted(by_row.items()))
+    return Matrix(columns=tuple(columns), sources=tuple(report.path for report in reports),
+                  environments=tuple(report.sheet.environment for report in reports), rows=rows)

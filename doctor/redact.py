@@ -1,0 +1,111 @@
+"""Redaction: what a report shared outside this machine must not carry.
+
+Every shareable output (``--format``s, ``--output`` files, matrix and diff tables, the CI job summary) is
+redacted unless ``--no-redact`` is given:
+
+- the home directory becomes ``~``;
+- the user name and the host name are replaced only where they are identities, never as words in prose
+  (a user named ``root`` must leave "the root cause" alone): as a whole path component (``/home/alice``),
+  around ``@`` (``alice@buildbox``), as a whole value (``"user": "alice"``) and, for names that contain a
+  digit, dot, dash or underscore and so cannot be a word (``runner-7f3a``, ``alice-mbp.local``), as a whole token;
+- NVIDIA GPU and MIG UUIDs become ``GPU-<uuid>``;
+- the values of environment variables whose names look like secrets (tokens, passwords, keys) become
+  ``<secret:NAME>`` wherever they appear, and so does any value whose key looks like a secret.
+"""
+
+import getpass
+import os
+import re
+import socket
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Optional, Pattern, Tuple
+
+USER_PLACEHOLDER = "<user>"
+HOST_PLACEHOLDER = "<host>"
+# nvidia-smi -L and NVML print "GPU-" or "MIG-" and a UUID.
+_GPU_UUID = re.compile(r"\b(GPU|MIG)-[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b")
+_SECRET_NAME = re.compile(
+    r"TOKEN|SECRET|PASSW(OR)?D|PASSPHRASE|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIAL|(^|_)AUTH(_|$)")
+_VARIABLE_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
+# Shorter values would be replaced inside unrelated words.
+_MIN_SECRET_LENGTH = 6
+_WORDLIKE = re.compile(r"^[A-Za-z]+$")
+_SEPARATORS = r"/\\"
+
+
+def looks_secret(name: str) -> bool:
+    """An environment variable's name that says its value is a credential (HF_TOKEN, AWS_SECRET_ACCESS_KEY)."""
+    return bool(_VARIABLE_NAME.match(name) and _SECRET_NAME.search(name))
+
+
+def _identity_pattern(name: str) -> Optional[Pattern[str]]:
+    """Where ``name`` stands as an identity: a path component, either side of ``@``, or (when it cannot be
+    a word) any whole token."""
+    if not name:
+        return None
+    quoted = re.escape(name)
+    component = r"(?<=[%s])%s(?=[%s]|$|[\s\"',;:)\]])" % (_SEPARATORS, quoted, _SEPARATORS)
+    around_at = r"(?<![\w.-])%s(?=@)|(?<=@)%s(?![\w-])" % (quoted, quoted)
+    alternatives = [component, around_at]
+    if not _WORDLIKE.match(name):
+        alternatives.append(r"(?<![\w.-])%s(?![\w-])" % quoted)
+    return re.compile("|".join(alternatives))
+
+
+@dataclass(frozen=True)
+class Redactor:
+    home: Optional[str]
+    user: Optional[str]
+    host: Optional[str]
+    secrets: Tuple[Tuple[str, str], ...]  # (variable name, value), longest value first
+    _rules: Tuple[Tuple[Pattern[str], str], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        rules = [(re.compile(re.escape(secret)), "<secret:%s>" % name) for name, secret in self.secrets]
+        if self.home:
+            home = re.escape(self.home.rstrip(_SEPARATORS))
+            rules.append((re.compile(r"(?<![\w./\\-])%s(?=[%s]|$|[\s\"',;:)\]])" % (home, _SEPARATORS)), "~"))
+        for name, placeholder in ((self.user, USER_PLACEHOLDER), (self.host, HOST_PLACEHOLDER)):
+            pattern = _identity_pattern(name or "")
+            if pattern is not None:
+                rules.append((pattern, placeholder))
+        object.__setattr__(self, "_rules", tuple(rules))
+
+    @classmethod
+    def for_this_machine(cls, environ: Optional[Mapping[str, str]] = None) -> "Redactor":
+        environ = os.environ if environ is None else environ
+        home = os.path.expanduser("~")
+        try:
+            user = getpass.getuser()
+        except (KeyError, OSError, ImportError):
+            user = None
+        found = [(name, value) for name, value in environ.items()
+                 if looks_secret(name) and len(value) >= _MIN_SECRET_LENGTH]
+        secrets = tuple(sorted(found, key=lambda item: -len(item[1])))
+        return cls(home=home if home not in ("", "/", "~") else None, user=user, host=socket.gethostname() or None,
+                   secrets=secrets)
+
+    def text(self, value: str) -> str:
+        if value and value in (self.user, self.host):
+            return USER_PLACEHOLDER if value == self.user else HOST_PLACEHOLDER
+        for pattern, replacement in self._rules:
+            value = pattern.sub(replacement, value)
+        return _GPU_UUID.sub(lambda match: "%s-<uuid>" % match.group(1), value)
+
+    def document(self, value: Any, key: str = "") -> Any:
+        """A JSON-like value with every string redacted, and values under secret-looking keys hidden."""
+        if isinstance(value, str):
+            if key and looks_secret(key) and value:
+                return "<secret:%s>" % key
+            return self.text(value)
+        if isinstance(value, Mapping):
+            return {self.text(k) if isinstance(k, str) else k: self.document(v, k if isinstance(k, str) else "")
+                    for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [self.document(item, key) for item in value]
+        return value
+
+
+def redactor_for(redact: bool, environ: Optional[Mapping[str, str]] = None) -> Optional[Redactor]:
+    """This machine's redactor, or None under ``--no-redact``."""
+    return Redactor.for_this_machine(environ) if redact else None
