@@ -29,6 +29,8 @@ SEVERE_CLASSES = (WRONG, OP_CRASHED, OP_TIMEOUT)
 OP_STATUSES = (NATIVE, FALLBACK, UNSUPPORTED, DTYPE_UNSUPPORTED, WRONG, ERROR, OP_CRASHED, OP_TIMEOUT)
 DEVICES = ("auto", "cpu", "cuda", "mps", "xpu")
 CATALOGS = ("lesson", "all")
+# Only the device's availability: the torch facts and the run's header, no ops.
+NO_OPS = "none"
 OP_TIMEOUT_S = 30.0
 # faulthandler.dump_traceback_later(exit=True) prints this before it ends a hung child.
 _CATALOG = {op.name: op for op in CATALOG}

@@ -275,6 +275,8 @@ def collect(arguments):
             _doctor_progress(header)
             return {"finished": True}
         run_entry = _opinfo_entry
+    elif arguments.get("catalog") == "none":
+        entries, run_entry = [], None
     else:
         lesson = arguments.get("lesson")
         entries = [(op.name, op) for op in ops_for_lesson(lesson)]
