@@ -13,6 +13,7 @@ from doctor.bench import BenchRequest
 from doctor.commands import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from doctor.commands.bench import run_bench_command
 from doctor.commands.check import run_check
+from doctor.commands.dist import add_dist_parser, run_dist_command
 from doctor.commands.fix import run_fix
 from doctor.commands.inputs import UsageError
 from doctor.commands.listing import run_list
@@ -87,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="time for the work after the imports (default %(default)g)")
     bench.add_argument("--python", metavar="PATH", help="the interpreter to benchmark (default: this one)")
     add_output_options(bench)
+    add_dist_parser(commands)
     matrix = commands.add_parser("matrix", help="merge JSON reports from a CI matrix into one table")
     matrix.add_argument("reports", nargs="+", metavar="REPORT.json", help="reports written with --format json")
     matrix.add_argument("--format", choices=("markdown", "html", "json"), default="markdown",
@@ -114,7 +116,7 @@ def main(argv: Optional[Sequence[str]] = None, stdout: Optional[TextIO] = None) 
             parser.print_help(stdout)
             return EXIT_USAGE
         runner = {"check": run_check, "ops": run_ops, "fix": run_fix, "bench": run_bench_command,
-                  "matrix": run_matrix, "diff": run_diff, "list": run_list}[arguments.command]
+                  "dist": run_dist_command, "matrix": run_matrix, "diff": run_diff, "list": run_list}[arguments.command]
         return runner(arguments, stdout)
     except UsageError as exc:
         sys.stderr.write("dl-doctor: error: %s\n" % exc)

@@ -81,6 +81,7 @@ def _default_data() -> Dict[str, Dict[str, Any]]:
                      "cudnn_available": True, "cudnn_error": None, "cudnn_version": 92400},
             "mps": {"built": False, "available": False, "error": None},
             "xpu": {"available": False, "device_count": 0, "error": None},
+            "distributed": {"available": True, "error": None, "gloo": True, "nccl": True, "mpi": False},
         },
         "ops": {
             "kind": "start", "device": "cuda", "requested": "auto", "simulated": False, "available": True,

@@ -65,3 +65,8 @@ def torch_probe(timeout_s: float = 300.0) -> ProbeSpec:
 def bench_probe(timeout_s: float) -> ProbeSpec:
     """Lesson 1's path end to end (data, numerics, speed, fine_tune, export), one child; see doctor.bench."""
     return ProbeSpec("bench", _program("devices", "bench"), timeout_s, False, "the benchmark fine-tune")
+
+
+def dist_worker_probe() -> ProbeSpec:
+    """One rank of ``dl-doctor dist``; doctor.dist starts one per worker and keeps the per-step deadlines itself."""
+    return ProbeSpec("dist", _program("dist_worker"), 0.0, False, "a torch.distributed worker")

@@ -55,6 +55,20 @@ def _xpu(torch):
     return {"available": available, "device_count": count, "error": error}
 
 
+def _distributed(torch):
+    """Which torch.distributed backends this build has; answers without starting any process."""
+    module = getattr(torch, "distributed", None)
+    if module is None:
+        return {"available": False, "gloo": False, "nccl": False, "mpi": False, "error": None}
+    available, error = _attempt(module.is_available)
+    facts = {"available": available, "error": error}
+    for backend in ("gloo", "nccl", "mpi"):
+        # The is_*_available functions exist only where torch.distributed is built in (torch/distributed/__init__.py).
+        function = getattr(module, "is_%s_available" % backend, None) if available else None
+        facts[backend], _ = _attempt(function) if function is not None else (False, None)
+    return facts
+
+
 def describe_torch(torch, import_seconds):
     """torch's build and devices, or why something named torch is not usable."""
     try:
@@ -82,4 +96,5 @@ def _describe(torch, import_seconds):
         "cuda": _cuda(torch),
         "mps": _mps(torch),
         "xpu": _xpu(torch),
+        "distributed": _distributed(torch),
     }
