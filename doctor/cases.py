@@ -52,12 +52,14 @@ class CaseSheet:
     def worst_first(self) -> List[Case]:
         return sorted(self.cases, key=lambda case: (-SEVERITY[case.status], case.suite, case.group, case.name))
 
-    def shareable(self, redactor: Optional[Redactor]) -> "CaseSheet":
-        """The sheet with its text redacted (None: as it is, for --no-redact)."""
+    def shareable(self, redactor: Optional[Redactor], details: bool = True) -> "CaseSheet":
+        """The sheet with its text redacted (None: as it is, for --no-redact); without ``details`` only what
+        a table shows (titles, label, environment) is redacted, and details and fixes are dropped."""
         if redactor is None:
             return self
-        cases = tuple(replace(case, title=redactor.text(case.title), detail=redactor.text(case.detail),
-                              fix=redactor.text(case.fix)) for case in self.cases)
+        cases = tuple(replace(case, title=redactor.text(case.title),
+                              detail=redactor.text(case.detail) if details else "",
+                              fix=redactor.text(case.fix) if details else "") for case in self.cases)
         return replace(self, label=redactor.text(self.label) if self.label else self.label,
                        environment=redactor.document(dict(self.environment)), cases=cases, redacted=True)
 

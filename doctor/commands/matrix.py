@@ -36,7 +36,9 @@ def run_matrix(arguments: argparse.Namespace, stdout: TextIO) -> int:
     from doctor.render.matrix_report import render_matrix_html, render_matrix_json, render_matrix_markdown
 
     redactor = redactor_for(arguments.redact)
-    reports = [replace(report, sheet=report.sheet.shareable(redactor))
+    # A report redacted where it was written is redacted by its own machine's names; only the rest need it here,
+    # and only in what the table shows.
+    reports = [report if report.sheet.redacted else replace(report, sheet=report.sheet.shareable(redactor, False))
                for report in _read_all(arguments.reports, arguments.skip_bad)]
     matrix = build_matrix(reports)
     render = {"markdown": render_matrix_markdown, "html": render_matrix_html, "json": render_matrix_json}
