@@ -106,4 +106,5 @@ def matrix_document(matrix: Matrix) -> Dict[str, Any]:
 
 
 def render_matrix_json(matrix: Matrix) -> str:
-    return json.dumps(matrix_document(matrix), indent=2) + "\n"
+    # Compact: a 200-leg matrix has tens of thousands of cells, and it is read by programs.
+    return json.dumps(matrix_document(matrix), separators=(",", ":")) + "\n"
