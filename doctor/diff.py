@@ -67,9 +67,9 @@ def _ops(report: LoadedReport) -> Dict[str, str]:
 
 
 def diff_reports(a: LoadedReport, b: LoadedReport) -> List[Difference]:
-    """Raises ReportError when a report's facts are damaged."""
+    """Two reports read with ``full=True``."""
     differences = _compare("environment", a.sheet.environment, b.sheet.environment)
-    full_a, full_b = a.full_report(), b.full_report()
+    full_a, full_b = a.report, b.report
     for section, extract in (("packages", _packages), ("devices", _devices)):
         left, right = extract(full_a), extract(full_b)
         if left is not None and right is not None:

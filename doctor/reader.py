@@ -23,22 +23,13 @@ class ReportError(Exception):
 
 @dataclass(frozen=True)
 class LoadedReport:
-    """A report as the matrix needs it (its sheet, read without rebuilding the facts), and its document."""
+    """A report as the matrix needs it: its sheet, read without rebuilding the facts. ``report`` is the whole
+    Report with its facts, for check and bench reports read with ``full=True`` (diff needs them)."""
 
     path: str
     kind: str
-    document: Mapping[str, Any]  # upgraded to REPORT_SCHEMA_VERSION
     sheet: CaseSheet
-
-    def full_report(self) -> Optional[Report]:
-        """The whole Report with its facts (check and bench reports; None for ops reports)."""
-        if self.kind == OPS_KIND:
-            return None
-        try:
-            return Report.from_dict(self.document)
-        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
-            raise ReportError("%s: damaged facts in a %s report (%s: %s)"
-                              % (self.path, self.kind, type(exc).__name__, exc)) from None
+    report: Optional[Report] = None
 
 
 def _upgrade_from_1(document: Dict[str, Any]) -> Dict[str, Any]:
@@ -57,7 +48,7 @@ def _upgrade_from_1(document: Dict[str, Any]) -> Dict[str, Any]:
 _UPGRADES: Dict[int, Callable[[Dict[str, Any]], Dict[str, Any]]] = {1: _upgrade_from_1}
 
 
-def parse_report(text: str, path: str) -> LoadedReport:
+def parse_report(text: str, path: str, full: bool = False) -> LoadedReport:
     if not text.strip():
         raise ReportError("%s: empty file, not a dl-doctor report" % path)
     try:
@@ -67,10 +58,10 @@ def parse_report(text: str, path: str) -> LoadedReport:
         raise ReportError("%s: %s (%s)" % (path, problem, exc)) from None
     except RecursionError:
         raise ReportError("%s: JSON nested too deeply to be a report" % path) from None
-    return read_document(document, path)
+    return read_document(document, path, full)
 
 
-def read_document(document: Any, path: str) -> LoadedReport:
+def read_document(document: Any, path: str, full: bool = False) -> LoadedReport:
     if not isinstance(document, dict):
         raise ReportError("%s: not a dl-doctor report (a JSON %s, not an object)" % (path, type(document).__name__))
     tool = document.get("tool")
@@ -92,9 +83,10 @@ def read_document(document: Any, path: str) -> LoadedReport:
     try:
         _require_common(document)
         sheet = sheet_of_ops(document) if kind == OPS_KIND else _findings_sheet(document)
+        report = Report.from_dict(document) if full and kind != OPS_KIND else None
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
         raise ReportError("%s: a damaged %s report (%s: %s)" % (path, kind, type(exc).__name__, exc)) from None
-    return LoadedReport(path, kind, document, sheet)
+    return LoadedReport(path, kind, sheet, report)
 
 
 def _require(condition: bool, problem: str) -> None:
@@ -136,7 +128,7 @@ def _findings_sheet(document: Mapping[str, Any]) -> CaseSheet:
                              environment, findings, ops_data, seconds, bool(document.get("redacted")))
 
 
-def read_report(path: str) -> LoadedReport:
+def read_report(path: str, full: bool = False) -> LoadedReport:
     try:
         with open(path, "rb") as handle:
             raw = handle.read()
@@ -146,4 +138,4 @@ def read_report(path: str) -> LoadedReport:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise ReportError("%s: not a text file (not UTF-8), not a dl-doctor report" % path) from None
-    return parse_report(text, path)
+    return parse_report(text, path, full)

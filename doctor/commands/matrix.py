@@ -60,7 +60,7 @@ def run_diff(arguments: argparse.Namespace, stdout: TextIO) -> int:
     from doctor.render.diff_report import render_diff_json, render_diff_markdown, render_diff_text
 
     try:
-        a, b = read_report(arguments.a), read_report(arguments.b)
+        a, b = read_report(arguments.a, full=True), read_report(arguments.b, full=True)
         differences = diff_reports(a, b)
     except ReportError as exc:
         raise UsageError(str(exc)) from None
