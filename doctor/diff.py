@@ -35,6 +35,11 @@ def _compare(section: str, a: Mapping[str, Any], b: Mapping[str, Any]) -> List[D
             for name in sorted(set(a) | set(b)) if _flat(a.get(name)) != _flat(b.get(name))]
 
 
+def _compare_shared(section: str, a: Mapping[str, Any], b: Mapping[str, Any]) -> List[Difference]:
+    """Only the keys both sides have: a check report's environment says more than an ops report's."""
+    return _compare(section, {k: v for k, v in a.items() if k in b}, {k: v for k, v in b.items() if k in a})
+
+
 def _packages(report: Optional[Report]) -> Optional[Dict[str, str]]:
     if report is None or report.facts.data("packages") is None:
         return None
@@ -68,7 +73,7 @@ def _ops(report: LoadedReport) -> Dict[str, str]:
 
 def diff_reports(a: LoadedReport, b: LoadedReport) -> List[Difference]:
     """Two reports read with ``full=True``."""
-    differences = _compare("environment", a.sheet.environment, b.sheet.environment)
+    differences = _compare_shared("environment", a.sheet.environment, b.sheet.environment)
     full_a, full_b = a.report, b.report
     for section, extract in (("packages", _packages), ("devices", _devices)):
         left, right = extract(full_a), extract(full_b)

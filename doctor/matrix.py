@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 from doctor.cases import Case, label_of
-from doctor.findings import ERROR, INFO, OK
+from doctor.findings import ERROR, INFO, OK, SKIPPED
 from doctor.reader import LoadedReport
 
 CHECKS_SECTION = "checks"
@@ -40,18 +40,27 @@ class Matrix:
         return found
 
     def split_rows(self) -> Tuple[List[Row], List[Row]]:
-        """(rows worth reading, rows that are ok or info on every leg that has them)."""
-        quiet = [row for row in self.rows
-                 if all(case is None or case.status in (OK, INFO) for case in row.cells)]
+        """(rows worth reading, rows that read the same on every leg that has them: all ok, all info or all
+        skipped). A row where legs differ, even only between ok and info, is worth reading."""
+        quiet = [row for row in self.rows if _same_and_calm(row)]
         return [row for row in self.rows if row not in quiet], quiet
 
 
+def _same_and_calm(row: Row) -> bool:
+    statuses = {case.status for case in row.cells if case is not None}
+    return len(statuses) == 1 and statuses <= {OK, INFO, SKIPPED}
+
+
 def _unique(labels: Sequence[str]) -> List[str]:
-    seen: Dict[str, int] = {}
+    taken = set()
     unique = []
     for label in labels:
-        seen[label] = seen.get(label, 0) + 1
-        unique.append(label if seen[label] == 1 else "%s #%d" % (label, seen[label]))
+        name, number = label, 1
+        while name in taken:
+            number += 1
+            name = "%s #%d" % (label, number)
+        taken.add(name)
+        unique.append(name)
     return unique
 
 

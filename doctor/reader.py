@@ -54,7 +54,8 @@ def parse_report(text: str, path: str, full: bool = False) -> LoadedReport:
     try:
         document = json.loads(text)
     except ValueError as exc:
-        problem = "truncated JSON" if "Expecting" in str(exc) and exc.pos >= len(text.rstrip()) else "not JSON"
+        ended_early = exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string")
+        problem = "truncated JSON" if ended_early else "not JSON"
         raise ReportError("%s: %s (%s)" % (path, problem, exc)) from None
     except RecursionError:
         raise ReportError("%s: JSON nested too deeply to be a report" % path) from None

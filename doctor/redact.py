@@ -24,8 +24,10 @@ USER_PLACEHOLDER = "<user>"
 HOST_PLACEHOLDER = "<host>"
 # nvidia-smi -L and NVML print "GPU-" or "MIG-" and a UUID.
 _GPU_UUID = re.compile(r"\b(GPU|MIG)-[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b")
-_SECRET_NAME = re.compile(
-    r"TOKEN|SECRET|PASSW(OR)?D|PASSPHRASE|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIAL|(^|_)AUTH(_|$)")
+# Whole "_"-separated words (TOKENIZERS_PARALLELISM is no secret), or a name's last letters (PGPASSWORD);
+# KEY alone ends KAGGLE_KEY, the Kaggle API's.
+_SECRET_NAME = re.compile(r"(^|_)(TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY"
+                          r"|CREDENTIALS?|AUTH)(_|$)|(TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|_KEY)$")
 _VARIABLE_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
 # Shorter values would be replaced inside unrelated words.
 _MIN_SECRET_LENGTH = 6
@@ -65,7 +67,10 @@ class Redactor:
         if self.home:
             home = re.escape(self.home.rstrip(_SEPARATORS))
             rules.append((re.compile(r"(?<![\w./\\-])%s(?=[%s]|$|[\s\"',;:)\]])" % (home, _SEPARATORS)), "~"))
-        for name, placeholder in ((self.user, USER_PLACEHOLDER), (self.host, HOST_PLACEHOLDER)):
+        # The longer name first: a host named after its user (alice-mbp for alice) stays a host.
+        identities = sorted(((self.user, USER_PLACEHOLDER), (self.host, HOST_PLACEHOLDER)),
+                            key=lambda pair: -len(pair[0] or ""))
+        for name, placeholder in identities:
             pattern = _identity_pattern(name or "")
             if pattern is not None:
                 rules.append((pattern, placeholder))

@@ -70,7 +70,8 @@ def write_output(text: str, output: Optional[str], stdout: TextIO) -> None:
         stdout.write(text)
         return
     try:
-        with open(output, "w", encoding="utf-8") as handle:
+        # backslashreplace: a lone surrogate read from a report (a non-UTF-8 path) is written as its escape.
+        with open(output, "w", encoding="utf-8", errors="backslashreplace") as handle:
             handle.write(text)
     except OSError as exc:
         raise UsageError("--output %s: cannot write it (%s)" % (output, exc.strerror or exc)) from None

@@ -105,7 +105,7 @@ def publish(text: str, arguments: argparse.Namespace, stdout: TextIO, summary: s
     path = os.environ.get(STEP_SUMMARY_VARIABLE)
     if path:
         try:
-            with open(path, "a", encoding="utf-8") as handle:
+            with open(path, "a", encoding="utf-8", errors="backslashreplace") as handle:
                 handle.write(step_summary() + "\n")
         except OSError as exc:
             raise UsageError("$%s %s: cannot append to it (%s)" % (STEP_SUMMARY_VARIABLE, path,

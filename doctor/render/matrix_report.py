@@ -46,7 +46,8 @@ def render_matrix_markdown(matrix: Matrix) -> str:
         lines.append("| every check | %s |" % " | ".join("✅" for _ in matrix.columns))
     lines.append("")
     if quiet:
-        lines += ["<details><summary>%d more rows are ok on every leg</summary>" % len(quiet), "",
+        lines += ["<details><summary>%d more rows read the same on every leg (all ok, all info or all skipped)"
+                  "</summary>" % len(quiet), "",
                   ", ".join("`%s`" % cell(row.name) for row in quiet), "", "</details>", ""]
     failing, warned = matrix.failing((ERROR,)), matrix.failing((WARNING,))
     lines += ["### What fails where", ""]
