@@ -9,9 +9,8 @@ import sys
 
 import pytest
 
-INNER_SUITE = '''
-import pytest
-
+HEADER = "import pytest\n"
+HOST_TESTS = '''
 @pytest.mark.requires_device("cuda")
 def test_on_cuda():
     pass
@@ -23,7 +22,8 @@ def test_on_cpu():
 @pytest.mark.requires_op("linalg_solve", device="cpu")
 def test_solve_on_cpu():
     pass
-
+'''
+MPS_TESTS = '''
 @pytest.mark.requires_op("linalg.solve", device="mps")
 def test_solve_on_mps():
     pass
@@ -31,10 +31,12 @@ def test_solve_on_mps():
 @pytest.mark.requires_op("conv2d", device="mps")
 def test_conv_on_mps():
     pass
-
+'''
+UNMARKED_TEST = '''
 def test_unmarked():
     pass
 '''
+INNER_SUITE = HEADER + HOST_TESTS + MPS_TESTS + UNMARKED_TEST
 
 
 def run_inner(folder, source, *options, env=None):
@@ -84,18 +86,8 @@ def test_available_device_and_native_op_run(plain_run):
 def test_op_missing_on_the_device_is_skipped_and_the_others_run(tmp_path):
     # The simulated MPS backend (tests only) makes linalg.solve's kernel missing, as on older Macs.
     env = dict(os.environ, DL_DOCTOR_SIMULATE=json.dumps({"missing": ["aten::_linalg_solve_ex"]}))
-    source = INNER_SUITE.split("@pytest.mark.requires_op(\"linalg.solve\"")[0] + '''
-@pytest.mark.requires_op("linalg.solve", device="mps")
-def test_solve_on_mps():
-    pass
-
-@pytest.mark.requires_op("conv2d", device="mps")
-def test_conv_on_mps():
-    pass
-'''
-    source = source.replace('@pytest.mark.requires_device("cuda")\ndef test_on_cuda():\n    pass\n', "")
-    source = source.replace('@pytest.mark.requires_op("linalg_solve", device="cpu")\ndef test_solve_on_cpu():\n'
-                            '    pass\n', "")
+    # Only MPS tests: under simulation every device question is answered as the simulated MPS.
+    source = HEADER + MPS_TESTS + UNMARKED_TEST
     completed = run_inner(tmp_path, source, "-p", "doctor.pytest_plugin", env=env)
     assert completed.returncode == 0, completed.stdout + completed.stderr
     skipped = outcomes(completed)
