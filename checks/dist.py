@@ -342,14 +342,15 @@ def dist_fastai(facts):
         # DistributedDL._broadcast: "t = LongTensor(t).cuda() # nccl only works with cuda tensors" (fastai 2.8.12).
         cuda_only = ("fastai's DistributedDL._broadcast moves the batch order to CUDA (fastai/distributed.py), which "
                      "fails without a GPU: 'Found no NVIDIA driver on your system'.")
+        workaround = ("In the training script, before training (Python, not a shell command):\n"
+                      "    def broadcast_on_cpu(self, t, rank):\n"
+                      "        x = torch.LongTensor(t); torch.distributed.broadcast(x, rank); return x.tolist()\n"
+                      "    fastai.distributed.DistributedDL._broadcast = broadcast_on_cpu\n"
+                      "    with learn.distrib_ctx(sync_bn=False, cpu=True): learn.fit(1)")
         yield warning("fastai trains data-parallel and matches one process only with a CPU broadcast in place of "
-                      "fastai's CUDA-only one: " + figures, detail=detail + "\n" + cuda_only,
+                      "fastai's CUDA-only one: " + figures, detail="\n".join((detail, cuda_only, workaround)),
                       fix=fix("On a CPU-only machine, pass cpu=True to distrib_ctx (without it accelerate does not "
-                              "distribute at all) and broadcast the batch order on the CPU before training:",
-                              "def broadcast_on_cpu(self, t, rank): x = torch.LongTensor(t); "
-                              "torch.distributed.broadcast(x, rank); return x.tolist()",
-                              "fastai.distributed.DistributedDL._broadcast = broadcast_on_cpu",
-                              "with learn.distrib_ctx(sync_bn=False, cpu=True): learn.fit(1)"))
+                              "distribute at all) and broadcast the batch order on the CPU: the code is above."))
         return
     yield ok("fastai trains data-parallel on %d ranks and matches one process: %s" % (result["world_size"], figures),
              detail=detail)

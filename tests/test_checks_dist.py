@@ -260,6 +260,8 @@ def test_fastai_with_the_cpu_broadcast_is_a_warning_with_the_workaround():
     finding = verdict("dist-fastai", with_fastai(cpu_broadcast_shim=True, device="cpu"))
     assert finding.status == "warning" and "CPU broadcast" in finding.title
     assert "cpu=True" in words(finding) and "fastai/distributed.py" in finding.detail
+    # The workaround is Python for the training script, so it is evidence, not a shell command to paste.
+    assert "DistributedDL._broadcast = broadcast_on_cpu" in finding.detail and commands(finding) == ()
 
 
 def test_fastai_differing_from_one_process_is_an_error():
