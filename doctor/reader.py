@@ -11,10 +11,10 @@ from typing import Any, Callable, Dict, Mapping, Optional
 
 from doctor.cases import OPS_KIND, CaseSheet, sheet_of_findings, sheet_of_ops
 from doctor.findings import Finding
-from doctor.report import BENCH, CHECK, REPORT_SCHEMA_VERSION, Report
+from doctor.report import BENCH, CHECK, DIST, REPORT_SCHEMA_VERSION, Report
 
 OLDEST_SCHEMA_VERSION = 1
-KINDS = (CHECK, BENCH, OPS_KIND)
+KINDS = (CHECK, BENCH, DIST, OPS_KIND)
 
 
 class ReportError(Exception):

@@ -20,6 +20,7 @@ REPORT_SCHEMA_VERSION = 2
 TOOL_NAME = "dl-doctor"
 CHECK = "check"
 BENCH = "bench"
+DIST = "dist"
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class Report:
     timings: Mapping[str, Any]
     tool_version: str = doctor.__version__
     schema_version: int = REPORT_SCHEMA_VERSION
-    kind: str = CHECK  # check | bench: which command wrote it
+    kind: str = CHECK  # check | bench | dist: which command wrote it
     label: Optional[str] = None  # the matrix column name given with --label
     redacted: bool = False
 

@@ -7,7 +7,9 @@ import os
 import shutil
 import socket
 import subprocess
+from importlib import resources
 
+import jsonschema
 import pytest
 
 from conftest import process_alive, run_cli
@@ -26,7 +28,7 @@ def dist_run(tmp_path, *arguments, simulate=None):
     assert completed.stdout.startswith("{"), completed.stderr
     report = json.loads(completed.stdout)
     return {"completed": completed, "findings": {f["id"]: f for f in report["findings"]},
-            "data": report["facts"]["probes"]["dist"]["data"]}
+            "data": report["facts"]["probes"]["dist"]["data"], "report": report}
 
 
 def group_alive(pid):
@@ -48,6 +50,17 @@ def assert_nothing_left(run):
 @pytest.fixture(scope="module")
 def healthy(tmp_path_factory):
     return dist_run(tmp_path_factory.mktemp("dist"))
+
+
+def test_the_dist_report_is_a_schema_report_that_matrix_reads(healthy, tmp_path):
+    schema = json.loads(resources.files("doctor").joinpath("schemas/report.schema.json").read_text())
+    jsonschema.validate(healthy["report"], schema)
+    assert healthy["report"]["kind"] == "dist" and healthy["report"]["redacted"] is True
+    path = tmp_path / "dist.json"
+    path.write_text(json.dumps(healthy["report"]))
+    merged = run_cli("matrix", str(path), "--format", "json")
+    rows = {row["name"]: row["cells"][0]["status"] for row in json.loads(merged.stdout)["rows"]}
+    assert rows["dist-all-reduce"] == "ok" and rows["dist-rendezvous"] == "ok"
 
 
 def test_healthy_run_passes_every_step(healthy):

@@ -7,11 +7,14 @@ value left from another job would only make the check collide with it.
 
 import argparse
 import time
+from dataclasses import replace
 from typing import TextIO
 
-from doctor.commands.inputs import UsageError, target_of, write_output
+from doctor.commands.inputs import UsageError, target_of
+from doctor.commands.output import add_output_options
 from doctor.dist import BACKENDS, STEP_TIMEOUT_S, DistInputError, DistRequest
 from doctor.lessons import DEFAULT_LESSON
+from doctor.report import DIST
 
 
 def _port(text: str) -> int:
@@ -38,8 +41,7 @@ def add_dist_parser(commands) -> argparse.ArgumentParser:
                            "importing torch and fastai get at least 180)")
     dist.add_argument("--no-fastai", action="store_true", help="skip the fastai distrib_ctx run")
     dist.add_argument("--python", metavar="PATH", help="the interpreter whose torch to use (default: this one)")
-    dist.add_argument("--format", choices=("text", "json"), default="text")
-    dist.add_argument("--output", metavar="FILE", help="write the report to FILE")
+    add_output_options(dist)
     dist.add_argument("-v", "--verbose", action="store_true", help="show evidence for every finding, and timings")
     return dist
 
@@ -48,8 +50,8 @@ def run_dist_command(arguments: argparse.Namespace, stdout: TextIO) -> int:
     from doctor.dist import collect_dist_facts
     from doctor.registry import registered_checks
     from doctor.render.dist_table import render_bandwidth_table
-    from doctor.render.json_report import render_json
-    from doctor.render.text import Style, render_text, summary_line
+    from doctor.commands.output import publish, render_report, report_step_summary
+    from doctor.render.text import Style, summary_line
     from doctor.report import diagnose
 
     request = DistRequest(backend=arguments.backend, nproc=arguments.nproc, port=arguments.port,
@@ -62,14 +64,10 @@ def run_dist_command(arguments: argparse.Namespace, stdout: TextIO) -> int:
         raise UsageError(str(exc)) from None
     # torch-import says why nothing ran when torch itself does not import.
     checks = [spec for spec in registered_checks() if spec.category == "dist" or spec.id == "torch-import"]
-    report = diagnose(target, DEFAULT_LESSON, facts=facts, started=started, checks=checks)
-    if arguments.format == "json":
-        text = render_json(report)
-    else:
-        style = Style.for_stream(stdout) if arguments.output is None else Style(unicode=True, color=False)
-        table = render_bandwidth_table(facts)
-        text = render_text(report, style, verbose=arguments.verbose) + ("\n" + table if table else "")
-    write_output(text, arguments.output, stdout)
-    if arguments.output is not None:
-        stdout.write("dl-doctor: dist report written to %s (%s)\n" % (arguments.output, summary_line(report)))
+    report = replace(diagnose(target, DEFAULT_LESSON, facts=facts, started=started, checks=checks), kind=DIST)
+    style = Style.for_stream(stdout) if arguments.output is None else Style(unicode=True, color=False)
+    text = render_report(report, arguments, style, verbose=arguments.verbose)
+    table = render_bandwidth_table(facts) if arguments.format == "text" else ""
+    publish(text + ("\n" + table if table else ""), arguments, stdout, summary_line(report), "dist report",
+            lambda: report_step_summary(report, arguments))
     return report.exit_code()
