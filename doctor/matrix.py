@@ -42,8 +42,11 @@ class Matrix:
     def split_rows(self) -> Tuple[List[Row], List[Row]]:
         """(rows worth reading, rows that read the same on every leg that has them: all ok, all info or all
         skipped). A row where legs differ, even only between ok and info, is worth reading."""
-        quiet = [row for row in self.rows if _same_and_calm(row)]
-        return [row for row in self.rows if row not in quiet], quiet
+        shown: List[Row] = []
+        quiet: List[Row] = []
+        for row in self.rows:
+            (quiet if _same_and_calm(row) else shown).append(row)
+        return shown, quiet
 
 
 def _same_and_calm(row: Row) -> bool:

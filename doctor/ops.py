@@ -170,3 +170,16 @@ def run_torch_probe(
 def by_class(data: Mapping[str, Any], *classes: str) -> List[Mapping[str, Any]]:
     return [record for record in data.get("ops", []) if record.get("class") in classes]
 
+
+def available_devices(torch_facts: Mapping[str, Any]) -> List[str]:
+    """The devices the torch probe found usable, CPU first."""
+    return ["cpu"] + [kind for kind in ("cuda", "mps", "xpu") if (torch_facts.get(kind) or {}).get("available")]
+
+
+def torch_failure(outcome: ProbeOutcome) -> Optional[str]:
+    """Why torch is not usable, in one line (from the torch probe's outcome), or None when it imported."""
+    if outcome.ok and (outcome.data or {}).get("importable"):
+        return None
+    reason = outcome.reason or ((outcome.data or {}).get("error") or {}).get("message") or ""
+    lines = str(reason).strip().splitlines()
+    return lines[0] if lines else "no reason given"

@@ -26,7 +26,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Set, Tuple
 import pytest
 
 from doctor.collect import probe_environment
-from doctor.ops import DEVICES, NATIVE, NO_OPS, OpsRequest, run_torch_probe
+from doctor.ops import DEVICES, NATIVE, NO_OPS, OpsRequest, available_devices, run_torch_probe, torch_failure
 from doctor.probes.programs.op_catalog import catalog_names
 
 DEVICE_MARKER = "requires_device"
@@ -78,9 +78,8 @@ def _requirements(item) -> Tuple[List[str], List[Tuple[str, str]]]:
 
 
 def _unavailable_reason(device: str, torch: Mapping[str, object]) -> str:
-    found = [kind for kind in ("cuda", "mps", "xpu") if (torch.get(kind) or {}).get("available")]
     return "dl-doctor: %s is not available here (torch %s; devices: %s)" % (
-        device, torch.get("version"), ", ".join(["cpu"] + found))
+        device, torch.get("version"), ", ".join(available_devices(torch)))
 
 
 def probe_device(device: str, ops: Sequence[str], python: str = sys.executable) -> DeviceAnswer:
@@ -88,10 +87,9 @@ def probe_device(device: str, ops: Sequence[str], python: str = sys.executable) 
     request = OpsRequest(device=device, catalog="lesson" if ops else NO_OPS, only=tuple(ops))
     outcomes = run_torch_probe(python, os.getcwd(), probe_environment(), request)
     torch, run = outcomes["torch"], outcomes["ops"]
-    if not torch.ok or not (torch.data or {}).get("importable"):
-        reason = torch.reason or ((torch.data or {}).get("error") or {}).get("message") or "no reason given"
-        return DeviceAnswer(False, "dl-doctor: torch does not import here (%s)" % str(reason).strip()
-                            .splitlines()[0], {})
+    failure = torch_failure(torch)
+    if failure is not None:
+        return DeviceAnswer(False, "dl-doctor: torch does not import here (%s)" % failure, {})
     if not run.ok:
         return DeviceAnswer(False, "dl-doctor: the probe on %s failed (%s)" % (device, run.reason), {})
     data = run.data or {}

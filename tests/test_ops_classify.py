@@ -5,7 +5,9 @@ died in). The classes decide what `device-ops` and `mps-fallback` tell the learn
 import pytest
 
 from doctor.ops import (DTYPE_UNSUPPORTED, ERROR, FALLBACK, NATIVE, OP_CRASHED, OP_STATUSES, OP_TIMEOUT,
-                        SEVERE_CLASSES, UNSUPPORTED, WRONG, by_class, classify, describe)
+                        SEVERE_CLASSES, UNSUPPORTED, WRONG, available_devices, by_class, classify, describe,
+                        torch_failure)
+from doctor.probes.runner import ProbeOutcome
 
 MISSING_ON_MPS = ("The operator 'aten::_linalg_solve_ex.result' is not currently implemented for the MPS device. "
                   "If you want this op to be added in priority during the prototype phase of this feature, please "
@@ -145,3 +147,21 @@ def test_by_class(data, classes, names):
     assert [record["op"] for record in found] == names
     assert all(record is original for record in found for original in data.get("ops", [])
                if original["op"] == record["op"])
+
+
+@pytest.mark.parametrize("outcome, expected", [
+    (ProbeOutcome("torch", "ok", {"importable": True}, None, "", 1.0, None, 0), None),
+    (ProbeOutcome("torch", "ok", {"importable": False, "error": {"message": "No module named 'torch'\nmore"}},
+                  None, "", 1.0, None, 0), "No module named 'torch'"),
+    (ProbeOutcome("torch", "crashed", None, "probe torch crashed with SIGSEGV", "", 1.0, None, -11),
+     "probe torch crashed with SIGSEGV"),
+    # A reason of blanks once made the pytest plugin fail with an IndexError.
+    (ProbeOutcome("torch", "failed", None, "  \n ", "", 1.0, None, 1), "no reason given"),
+])
+def test_torch_failure_is_one_line_or_none(outcome, expected):
+    assert torch_failure(outcome) == expected
+
+
+def test_available_devices_lists_the_cpu_then_what_torch_found():
+    facts = {"cuda": {"available": False}, "mps": {"available": True}, "xpu": None}
+    assert available_devices(facts) == ["cpu", "mps"]

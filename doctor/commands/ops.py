@@ -2,26 +2,15 @@
 
 import argparse
 import time
-from typing import List, TextIO
+from typing import TextIO
 
 from doctor.commands import EXIT_FINDINGS, EXIT_OK
 from doctor.commands.inputs import UsageError, target_of
 
 
-def available_devices(torch_facts) -> List[str]:
-    available = ["cpu"]
-    if (torch_facts.get("cuda") or {}).get("available"):
-        available.append("cuda")
-    if (torch_facts.get("mps") or {}).get("available"):
-        available.append("mps")
-    if (torch_facts.get("xpu") or {}).get("available"):
-        available.append("xpu")
-    return available
-
-
 def run_ops(arguments: argparse.Namespace, stdout: TextIO) -> int:
     from doctor.collect import probe_environment
-    from doctor.ops import SEVERE_CLASSES, OpsRequest, by_class, run_torch_probe
+    from doctor.ops import SEVERE_CLASSES, OpsRequest, available_devices, by_class, run_torch_probe, torch_failure
     from doctor.probes.programs.op_catalog import catalog_names
     from doctor.probes.runner import killed_on_interrupt
     from doctor.commands.output import ops_step_summary, publish, render_ops_report
@@ -42,10 +31,10 @@ def run_ops(arguments: argparse.Namespace, stdout: TextIO) -> int:
     with killed_on_interrupt() as processes:
         outcomes = run_torch_probe(python, target.cwd, probe_environment(), request, processes)
     torch, ops = outcomes["torch"], outcomes["ops"]
-    if not torch.ok or not torch.data.get("importable"):
-        reason = torch.reason or ((torch.data or {}).get("error") or {}).get("message", "")
+    failure = torch_failure(torch)
+    if failure is not None:
         stdout.write("dl-doctor ops: torch does not import in %s (%s); dl-doctor check names the cause\n"
-                     % (python, reason.strip().splitlines()[0] if reason.strip() else "no reason given"))
+                     % (python, failure))
         return EXIT_FINDINGS
     if not ops.ok:
         stdout.write("dl-doctor ops: the op run failed: %s\n" % ops.reason)
