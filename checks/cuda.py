@@ -6,17 +6,15 @@ import re
 from packaging.version import InvalidVersion, Version
 
 from checks.commands import PYTORCH_INDEX, pip_install
-from doctor.findings import error, fix, ok, skipped
+from checks.cuda_releases import (DRIVER_UNKNOWN, INSTALL, NONE_SERVES_ALL, UPDATE_DRIVER, capability_code,
+                                  choose_build, code_serves, describe_gpu, driver_os, minimum_driver, serving_text)
+from doctor.findings import error, fix, info, ok, skipped
 from doctor.registry import check
 
-# Minimum Linux driver per CUDA major, with minor-version compatibility (knowledge.md #13; NVIDIA's
-# CUDA Toolkit release notes, "CUDA Toolkit and Minimum Required Driver Version").
-# Kept as NVIDIA spells them: Version("580.65.06") would print as 580.65.6.
-MINIMUM_DRIVER_TEXT = {11: "450.80.02", 12: "525.60.13", 13: "580.65.06"}
-MINIMUM_DRIVER = {major: Version(text) for major, text in MINIMUM_DRIVER_TEXT.items()}
-# GPUs older than Turing (sm_75) are served only by the legacy cu126 builds.
-LEGACY_ONLY_BELOW = (7, 5)
-_ARCH = re.compile(r"^(sm|compute)_(\d+)(\d)([a-z]?)$")
+# torch.cuda.get_arch_list() entries: sm_XY (cubin), sm_XYa / sm_XYf (architecture- / family-specific cubin),
+# compute_XY (PTX); torch reads the number as _extract_arch_version does (torch/cuda/__init__.py).
+_ARCH = re.compile(r"^(sm|compute)_(\d+)([af]?)$")
+CUBIN, PTX = "cubin", "ptx"
 
 
 def parse_capability(text):
@@ -27,22 +25,38 @@ def parse_capability(text):
     return (int(found.group(1)), int(found.group(2))) if found else None
 
 
-def arch_runs_on(arch, capability):
-    """Whether a torch.cuda.get_arch_list() entry serves a GPU of this capability.
+def arch_serves(arch, capability):
+    """How an arch-list entry serves a GPU: CUBIN, PTX (JIT-compiled at first use) or None.
 
-    sm_XY (cubin) runs on the same major with minor >= Y; sm_XYa only on exactly X.Y; compute_XY (PTX)
-    JIT-compiles on any capability >= X.Y (knowledge.md #12; CUDA C++ Programming Guide, "Binary
-    Compatibility" and "PTX Compatibility").
+    sm_XY runs as torch's _code_compatible_with_device says (same major, minor >= Y, Jetson exceptions);
+    sm_XYa only on exactly X.Y and sm_XYf on its family (same major, minor >= Y) (CUDA C++ Programming
+    Guide, "Feature Availability"); compute_XY PTX JIT-compiles on any capability >= X.Y ("PTX Compatibility").
     """
     found = _ARCH.match(arch)
     if not found:
-        return False
-    kind, major, minor, suffix = found.group(1), int(found.group(2)), int(found.group(3)), found.group(4)
+        return None
+    kind, code, suffix = found.group(1), int(found.group(2)), found.group(3)
+    device = capability_code(capability)
     if kind == "compute":
-        return capability >= (major, minor)
-    if suffix:
-        return capability == (major, minor)
-    return capability[0] == major and capability[1] >= minor
+        return PTX if device >= code else None
+    if suffix == "a":
+        return CUBIN if device == code else None
+    return CUBIN if code_serves(code, device) else None
+
+
+def arch_runs_on(arch, capability):
+    """Whether a torch.cuda.get_arch_list() entry serves a GPU of this capability at all."""
+    return arch_serves(arch, capability) is not None
+
+
+def torch_warns_about(arch_list, capability):
+    """Whether torch's own start-up checks warn about this GPU: _check_capability (no entry serves it by its
+    rule) or _check_cubins (no sm_ entry of the GPU's major) in torch/cuda/__init__.py."""
+    device = capability_code(capability)
+    codes = [(kind, int(number)) for kind, number, _ in (_ARCH.match(a).groups() for a in arch_list if _ARCH.match(a))]
+    capability_ok = any(code_serves(code, device) for _, code in codes)
+    cubin_ok = any(kind == "sm" and code // 10 == capability[0] for kind, code in codes)
+    return not (capability_ok and cubin_ok)
 
 
 def _cuda_facts(facts):
@@ -64,6 +78,34 @@ def _capabilities(facts, cuda):
     return [(name, cap) for name, cap in found if cap is not None]
 
 
+def build_fix(facts, choice, gpus, driver, installed_cuda=None):
+    """The fix that moves to the build choose_build picked: a pip command only when it can work now."""
+    described = ", ".join(describe_gpu(name, cap) for name, cap in gpus) or "your GPUs"
+    if choice.outcome == INSTALL:
+        return fix("Install the %s build (CUDA %s), which has kernels for %s and runs on driver %s:"
+                   % (choice.index, choice.cuda, described, driver),
+                   pip_install(facts, "--force-reinstall", "torch", "torchvision",
+                               index_url=PYTORCH_INDEX + choice.index))
+    if choice.outcome in (UPDATE_DRIVER, DRIVER_UNKNOWN):
+        then = "" if choice.cuda == installed_cuda else (
+            ", then install the %s build: pip install --force-reinstall torch torchvision --index-url %s%s"
+            % (choice.index, PYTORCH_INDEX, choice.index))
+        why = ("only CUDA %s+ builds of torch have kernels for %s and driver %s cannot run them"
+               % (choice.cuda, described, driver) if choice.outcome == UPDATE_DRIVER
+               else "driver %s did not answer readably" % driver)
+        return fix("Update the NVIDIA driver to %s or newer (%s)%s." % (choice.driver_needed, why, then))
+    if not choice.serving:
+        return fix("No CUDA build of this torch has kernels for %s: an older torch release may "
+                   "(https://pytorch.org/get-started/previous-versions/), or use a free GPU notebook (Kaggle, Colab)."
+                   % described)
+    return fix("No single CUDA build of torch has kernels for every GPU here (%s). Pick the course's GPU with "
+               "CUDA_VISIBLE_DEVICES and install the build that serves it." % serving_text(choice))
+
+
+def _driver_version(facts):
+    return ((facts.data("hardware") or {}).get("nvidia") or {}).get("driver_version")
+
+
 @check("cuda-arch", "Every GPU's architecture is compiled into the CUDA build", needs=("torch", "hardware"))
 def cuda_arch(facts):
     cuda, reason = _cuda_facts(facts)
@@ -80,28 +122,59 @@ def cuda_arch(facts):
         yield skipped("torch.cuda.get_arch_list() gave nothing to compare: %s"
                       % (cuda.get("arch_list_error") or "an empty list"))
         return
-    unsupported = [(name, cap) for name, cap in gpus if not any(arch_runs_on(a, cap) for a in arch_list)]
+    served = {gpu: {arch_serves(a, gpu[1]) for a in arch_list} for gpu in gpus}
+    unsupported = [gpu for gpu in gpus if served[gpu] <= {None}]
     if unsupported:
-        described = ", ".join("%s (sm_%d%d)" % (name, cap[0], cap[1]) for name, cap in unsupported)
-        oldest = min(cap for _, cap in unsupported)
-        if oldest < LEGACY_ONLY_BELOW:
-            # CUDA 13 builds serve Turing (7.5) and newer; only the cu126 builds still ship Maxwell, Pascal and
-            # Volta (pytorch#172352 and #190385: cu126 stays as "Legacy" in torch 2.14).
-            advice, command = ("the cu126 build, the last that ships Maxwell, Pascal and Volta",
-                               pip_install(facts, "--force-reinstall", "torch", "torchvision",
-                                           index_url=PYTORCH_INDEX + "cu126"))
-        else:
-            advice, command = ("a newer build (cu128 or later serves sm_120)",
-                               pip_install(facts, "--upgrade", "torch", "torchvision",
-                                           index_url=PYTORCH_INDEX + "cu130"))
+        build = facts.derived.torch_build
+        choice = choose_build(facts, gpus, _driver_version(facts), exclude=(build.cuda_version,))
         yield error(
-            "torch has no kernels for %s: \"no kernel image is available for execution on the device\"" % described,
-            detail="compiled for: %s" % " ".join(arch_list),
-            fix=fix("Install %s:" % advice, command),
+            "torch has no kernels for %s: \"no kernel image is available for execution on the device\""
+            % ", ".join(describe_gpu(*gpu) for gpu in unsupported),
+            detail="compiled for: %s\n%s" % (" ".join(arch_list), serving_text(choice)),
+            fix=build_fix(facts, choice, gpus, _driver_version(facts)),
         )
         return
-    yield ok("compiled for %s" % ", ".join("%s (sm_%d%d)" % (n, c[0], c[1]) for n, c in gpus),
+    jit = [gpu for gpu in gpus if CUBIN not in served[gpu]]
+    if jit:
+        warned = [gpu for gpu in jit if torch_warns_about(arch_list, gpu[1])]
+        yield info(
+            "%s run%s only through PTX: the first run JIT-compiles the kernels (slow, minutes)%s"
+            % (", ".join(describe_gpu(*gpu) for gpu in jit), "s" if len(jit) == 1 else "",
+               " and torch warns that the GPU \"is not compatible with the current PyTorch installation\""
+               if warned else ""),
+            detail="arch list: %s (compute_XY is PTX, sm_XY a compiled kernel)" % " ".join(arch_list),
+            fix=fix("It works; later runs reuse the JIT cache (~/.nv/ComputeCache). A build with sm_%d%d kernels "
+                    "starts faster." % jit[0][1]),
+        )
+        return
+    yield ok("compiled for %s" % ", ".join(describe_gpu(*gpu) for gpu in gpus),
              detail="arch list: %s" % " ".join(arch_list))
+
+
+def _gpus_for_driver_check(facts):
+    data = facts.data("torch")
+    cuda = (data or {}).get("cuda") if (data or {}).get("importable") else None
+    return _capabilities(facts, cuda or {})
+
+
+def _parsed_version(text):
+    try:
+        return Version(text)
+    except InvalidVersion:
+        return None
+
+
+def _old_driver_fix(facts, build, driver, minimum):
+    """Update the driver; or, when another build serves every GPU on this driver, install that one instead."""
+    gpus = _gpus_for_driver_check(facts)
+    other = choose_build(facts, gpus, driver, exclude=(build.cuda_version,))
+    if other.outcome == INSTALL:
+        instead = build_fix(facts, other, gpus, driver)
+        return fix("Update the NVIDIA driver to %s or newer, or: %s" % (minimum, instead.text), *instead.commands)
+    anything = choose_build(facts, gpus, driver)
+    if anything.outcome == UPDATE_DRIVER:
+        return build_fix(facts, anything, gpus, driver, installed_cuda=build.cuda_version)
+    return fix("Update the NVIDIA driver to %s or newer (%s)." % (minimum, serving_text(anything)))
 
 
 @check("cuda-driver", "The NVIDIA driver is new enough for the build's CUDA runtime", needs=("hardware",))
@@ -110,26 +183,22 @@ def cuda_driver(facts):
     if build is None or build.flavour != "cuda" or not build.cuda_version:
         yield skipped("not a CUDA build of torch")
         return
-    driver = ((facts.data("hardware") or {}).get("nvidia") or {}).get("driver_version")
+    driver = _driver_version(facts)
     if not driver:
         yield skipped("no NVIDIA driver answered")
         return
-    try:
-        runtime_major = Version(build.cuda_version).major
-        installed = Version(driver)
-    except InvalidVersion:
+    minimum = minimum_driver(facts, build.cuda_version)
+    installed = _parsed_version(driver)
+    if minimum is None or installed is None:
         yield skipped("cannot read driver %r or CUDA %r" % (driver, build.cuda_version))
         return
-    minimum = MINIMUM_DRIVER.get(runtime_major)
-    if minimum is not None and installed < minimum:
-        # "The NVIDIA driver on your system is too old" (knowledge.md #13).
-        older = [cuda for cuda, need in sorted(MINIMUM_DRIVER.items()) if installed >= need]
+    if installed < Version(minimum):
+        # "The NVIDIA driver on your system is too old" at the first CUDA call.
         yield error(
-            "NVIDIA driver %s is too old for CUDA %s (needs %s or newer)"
-            % (driver, build.cuda_version, MINIMUM_DRIVER_TEXT[runtime_major]),
+            "NVIDIA driver %s is too old for CUDA %s (needs %s or newer on %s)"
+            % (driver, build.cuda_version, minimum, "Windows" if driver_os(facts) == "windows" else "Linux"),
             detail="torch %s was built with CUDA %s." % (build.version, build.cuda_version),
-            fix=fix("Update the NVIDIA driver, or install a torch build for an older CUDA%s."
-                    % (" (CUDA %d.x works with this driver)" % older[-1] if older else "")),
+            fix=_old_driver_fix(facts, build, driver, minimum),
         )
         return
     yield ok("driver %s runs CUDA %s" % (driver, build.cuda_version))

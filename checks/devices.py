@@ -3,30 +3,24 @@ MPS on Apple Silicon, an x86_64 Python under Rosetta, and the device fastai will
 
 from packaging.version import InvalidVersion, Version
 
-from checks.commands import PYTORCH_INDEX, pip_install
-from checks.cuda import MINIMUM_DRIVER
+from checks.commands import pip_install
+from checks.cuda import build_fix, parse_capability
+from checks.cuda_releases import choose_build, serving_text
 from doctor.findings import error, fix, info, ok, skipped, warning
 from doctor.registry import check
 
 GET_STARTED = "https://pytorch.org/get-started/locally/"
 FREE_GPUS = "Kaggle and Google Colab give free GPU notebooks for the course."
-# The newest PyTorch CUDA index a driver can run: (minimum driver, index).
-INDEX_FOR_DRIVER = ((MINIMUM_DRIVER[13], "cu130"), (MINIMUM_DRIVER[12], "cu126"), (MINIMUM_DRIVER[11], "cu118"))
 # MPS needs macOS 12.3 or newer ("The MPS backend is supported on MacOS 12.3+", knowledge.md #6); newer
 # torch releases raised the floor to 13.0 (pytorch#133141) and then 14.0.
 MPS_MINIMUM_MACOS = Version("12.3")
 MPS_CURRENT_MACOS = Version("14.0")
 
 
-def cuda_index_for_driver(driver):
-    try:
-        version = Version(driver)
-    except (InvalidVersion, TypeError):
-        return None
-    for minimum, index in INDEX_FOR_DRIVER:
-        if version >= minimum:
-            return index
-    return None
+def _driver_gpus(facts):
+    """(name, capability) of every GPU the driver reports with a readable compute capability."""
+    found = [(gpu.get("name"), parse_capability(gpu.get("compute_capability"))) for gpu in facts.derived.nvidia_gpus]
+    return [(name, cap) for name, cap in found if cap is not None]
 
 
 def _apple(facts):
@@ -73,16 +67,13 @@ def torch_build(facts):
                                                               torch["cuda"].get("available_error") or ""),
                             fix=fix("See cuda-driver and cuda-arch; restart after changing drivers."))
             return
-        index = cuda_index_for_driver(driver)
-        # "Torch not compiled with CUDA enabled" (knowledge.md #11).
+        choice = choose_build(facts, _driver_gpus(facts), driver)
+        # "Torch not compiled with CUDA enabled" (torch/cuda/__init__.py _lazy_init).
         yield error(
             "%s on a machine with an NVIDIA GPU (%s): the GPU stays idle" % (described, _gpu_names(facts)),
-            detail="NVIDIA driver %s. Lessons would run on the CPU, many times slower; fastai prints nothing about it."
-            % driver,
-            fix=fix("Install a CUDA build of torch and torchvision for driver %s:" % driver,
-                    pip_install(facts, "--force-reinstall", "torch", "torchvision", index_url=PYTORCH_INDEX + index))
-            if index else fix("Update the NVIDIA driver first (driver %s is too old for every CUDA build of torch, "
-                              "or unreadable), then install a CUDA build of torch and torchvision." % driver),
+            detail="NVIDIA driver %s. Lessons would run on the CPU, many times slower; fastai prints nothing about "
+                   "it.\n%s" % (driver, serving_text(choice)),
+            fix=build_fix(facts, choice, _driver_gpus(facts), driver),
             links=(GET_STARTED,),
         )
         return
@@ -199,7 +190,24 @@ def fastai_device(facts):
         yield warning("fastai will train on the CPU although CUDA is available",
                       fix=fix("Remove `defaults.use_cuda = False` / `default_device(False)` from your setup."))
         return
+    if device == "cpu" and (torch.get("xpu") or {}).get("available"):
+        yield from _fastai_skips_xpu()
+        return
     if device == "cpu":
         yield info("fastai will train on the CPU")
         return
     yield ok("fastai will train on %s" % device)
+
+
+def _fastai_skips_xpu():
+    # default_device() tries CUDA, then MPS, then returns the CPU; it never asks torch.xpu, and
+    # default_device(torch.device('xpu')) returns the CPU too (fastai/torch_core.py default_device).
+    # Learner trains where the DataLoaders are: TrainEvalCallback.before_fit moves the model to dls.device
+    # (fastai/callback/core.py), and DataLoaders.to(device) returns the DataLoaders (fastai/data/core.py).
+    yield warning(
+        "fastai will train on the CPU although the Intel GPU (XPU) works: fastai's default_device() never picks XPU",
+        detail="torch.xpu.is_available() is True, but fastai chooses CUDA, then MPS, then the CPU.",
+        fix=fix("Put the DataLoaders on the XPU before creating the Learner (the Learner trains on their device): "
+                "dls = dls.to('xpu')  # or device='xpu' when making them, e.g. ImageDataLoaders.from_folder(..., "
+                "device='xpu')"),
+    )

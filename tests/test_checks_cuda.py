@@ -1,53 +1,63 @@
-"""checks/cuda.py: arch_runs_on, cuda-arch, cuda-driver, cudnn."""
+"""checks/cuda.py: arch_serves, cuda-arch, cuda-driver, cudnn. The build each fix recommends is table-driven
+in test_cuda_build_choice.py."""
 
 import pytest
 
 from checkrun import (APPLE_ARM64, CPU_TORCH, NO_CUDA_TORCH, NO_NVIDIA, build, commands, environment,
                       failed_torch_import, import_error, one)
-from checks.cuda import arch_runs_on, parse_capability
+from checks.cuda import CUBIN, PTX, arch_serves, parse_capability
 from factories import failed_outcome
 
 # --- arch_runs_on: CUDA binary and PTX compatibility ----------------------------------------------
 
 ARCH_CASES = [
-    # sm_XY (cubin): same major, minor >= Y
-    ("sm_90", (9, 0), True),
-    ("sm_80", (8, 6), True),
-    ("sm_80", (8, 9), True),
-    ("sm_86", (8, 0), False),
-    ("sm_80", (9, 0), False),  # no cubin runs on another major
-    ("sm_90", (8, 9), False),
-    ("sm_100", (10, 0), True),
-    ("sm_100", (10, 3), True),
-    ("sm_120", (12, 0), True),
-    ("sm_120", (10, 0), False),
-    ("sm_75", (7, 5), True),
-    ("sm_70", (7, 5), True),
-    ("sm_75", (7, 0), False),
-    ("sm_50", (5, 2), True),
-    ("sm_60", (6, 1), True),
-    # sm_XYa (architecture-specific): exactly X.Y
-    ("sm_90a", (9, 0), True),
-    ("sm_90a", (10, 0), False),
-    ("sm_100a", (10, 0), True),
-    ("sm_100a", (10, 3), False),
+    # sm_XY (cubin): same major, minor >= Y (torch's _code_compatible_with_device)
+    ("sm_90", (9, 0), CUBIN),
+    ("sm_80", (8, 6), CUBIN),
+    ("sm_80", (8, 9), CUBIN),
+    ("sm_86", (8, 0), None),
+    ("sm_80", (9, 0), None),  # no cubin runs on another major
+    ("sm_90", (8, 9), None),
+    ("sm_100", (10, 0), CUBIN),
+    ("sm_100", (10, 3), CUBIN),
+    ("sm_120", (12, 0), CUBIN),
+    ("sm_120", (10, 0), None),
+    ("sm_75", (7, 5), CUBIN),
+    ("sm_70", (7, 5), CUBIN),
+    ("sm_75", (7, 0), None),
+    ("sm_50", (5, 2), CUBIN),
+    ("sm_60", (6, 1), CUBIN),
+    # Jetson integrated GPUs take only their own code; 10.1 was renamed 11.0 (DEVICE_REQUIREMENT)
+    ("sm_80", (8, 7), None),
+    ("sm_87", (8, 7), CUBIN),
+    ("sm_60", (6, 2), None),
+    ("sm_100", (10, 1), None),
+    ("sm_110", (10, 1), CUBIN),
+    # sm_XYa (architecture-specific): exactly X.Y; sm_XYf (family-specific): the major's family from X.Y
+    ("sm_90a", (9, 0), CUBIN),
+    ("sm_90a", (10, 0), None),
+    ("sm_100a", (10, 0), CUBIN),
+    ("sm_100a", (10, 3), None),
+    ("sm_100f", (10, 3), CUBIN),
+    ("sm_120f", (12, 1), CUBIN),
+    ("sm_120f", (10, 0), None),
     # compute_XY (PTX): JIT on any capability >= X.Y, across majors
-    ("compute_90", (9, 0), True),
-    ("compute_90", (12, 0), True),
-    ("compute_120", (12, 1), True),
-    ("compute_120", (10, 0), False),
-    ("compute_80", (7, 5), False),
+    ("compute_90", (9, 0), PTX),
+    ("compute_90", (12, 0), PTX),
+    ("compute_120", (12, 1), PTX),
+    ("compute_120", (10, 0), None),
+    ("compute_80", (7, 5), None),
     # not a CUDA arch
-    ("gfx90a", (9, 0), False),
-    ("sm_", (9, 0), False),
-    ("", (9, 0), False),
+    ("gfx90a", (9, 0), None),
+    ("sm_", (9, 0), None),
+    ("", (9, 0), None),
 ]
 
 
-@pytest.mark.parametrize("arch, capability, runs", ARCH_CASES,
+@pytest.mark.parametrize("arch, capability, serves", ARCH_CASES,
                          ids=["%s-on-%d.%d" % (arch or "empty", *cap) for arch, cap, _ in ARCH_CASES])
-def test_arch_runs_on(arch, capability, runs):
-    assert arch_runs_on(arch, capability) is runs
+def test_arch_serves(arch, capability, serves):
+    assert arch_serves(arch, capability) == serves
 
 
 @pytest.mark.parametrize("text, capability", [
@@ -80,7 +90,9 @@ CUDA_ARCH_CASES = [
     ("h100-in-cu130", [], "ok", "NVIDIA H100 80GB HBM3 (sm_90)"),
     ("rtx-4090-via-sm_86", [_gpu("NVIDIA GeForce RTX 4090", (8, 9), CU130_ARCHES)], "ok", "(sm_89)"),
     ("rtx-5090-in-cu130", [_gpu("NVIDIA GeForce RTX 5090", (12, 0), CU130_ARCHES)], "ok", "(sm_120)"),
-    ("future-gpu-via-ptx", [_gpu("NVIDIA Future", (12, 1), ["sm_90", "compute_120"])], "ok", "(sm_121)"),
+    ("future-gpu-via-ptx", [_gpu("NVIDIA Future", (12, 1), ["sm_90", "compute_120"])], "info",
+     "NVIDIA Future (sm_121) runs only through PTX: the first run JIT-compiles"),
+    ("ptx-and-cubin", [_gpu("NVIDIA GeForce RTX 5090", (12, 0), CU130_ARCHES)], "ok", "(sm_120)"),
     ("rtx-5090-in-cu126", [_gpu("NVIDIA GeForce RTX 5090", (12, 0), CU126_ARCHES)], "error",
      "no kernels for NVIDIA GeForce RTX 5090 (sm_120)"),
     ("gtx-1080-in-cu130", [_gpu("NVIDIA GeForce GTX 1080", (6, 1), CU130_ARCHES)], "error",
@@ -123,25 +135,17 @@ def test_cuda_arch_lists_only_the_unsupported_gpus():
     assert "sm_75 sm_80" in finding.detail
 
 
-def test_new_gpu_fix_upgrades_to_the_cu130_build():
-    finding = one("cuda-arch", build(_gpu("NVIDIA GeForce RTX 5090", (12, 0), CU126_ARCHES)))
-    assert "no kernel image is available" in finding.title
-    (command,) = commands(finding)
-    assert "-m pip install --upgrade torch torchvision" in command
-    assert command.endswith("--index-url https://download.pytorch.org/whl/cu130")
-
-
-@pytest.mark.parametrize("name, capability", [
-    ("NVIDIA GeForce GTX 1080", (6, 1)), ("Tesla V100", (7, 0)), ("NVIDIA GeForce GTX 980", (5, 2)),
-], ids=["pascal", "volta", "maxwell"])
-def test_old_gpu_fix_installs_the_legacy_cu126_build(name, capability):
-    # CUDA 13 builds start at Turing; upgrading within cu130 could never serve these GPUs.
-    finding = one("cuda-arch", build(_gpu(name, capability, CU130_ARCHES)))
-    assert finding.status == "error"
-    assert "cu126" in finding.fix.text
-    (command,) = commands(finding)
-    assert "-m pip install --force-reinstall torch torchvision" in command
-    assert command.endswith("--index-url https://download.pytorch.org/whl/cu126")
+@pytest.mark.parametrize("arch_list, warns", [
+    (["sm_80", "sm_90", "compute_90"], True),    # no sm_12x: _check_cubins warns
+    (["sm_86", "compute_80"], False),            # sm_86 is of the GPU's major and compute_80 serves 8.0
+], ids=["other-major", "same-major"])
+def test_ptx_only_gpu_says_whether_torch_warns(arch_list, warns):
+    capability = (12, 0) if warns else (8, 0)
+    finding = one("cuda-arch", build(_gpu("NVIDIA GPU", capability, arch_list)))
+    assert finding.status == "info"
+    assert "slow" in finding.title
+    assert ("is not compatible with the current PyTorch installation" in finding.title) is warns
+    assert commands(finding) == ()
 
 
 def test_device_without_properties_falls_back_to_the_driver():
@@ -167,7 +171,7 @@ CUDA_DRIVER_CASES = [
     ("minimum-for-13", [_driver("580.65.06")], "ok", "runs CUDA 13.0"),
     ("two-part-driver", [_driver("590.44")], "ok", "driver 590.44 runs CUDA 13.0"),
     ("570-too-old-for-13", [_driver("570.172.08")], "error",
-     "NVIDIA driver 570.172.08 is too old for CUDA 13.0 (needs 580.65.06 or newer)"),
+     "NVIDIA driver 570.172.08 is too old for CUDA 13.0 (needs 580.65.06 or newer on Linux)"),
     ("535-runs-12.6", [_cuda_runtime("12.6", "cu126"), _driver("535.230.02")], "ok", "runs CUDA 12.6"),
     ("470-too-old-for-12.8", [_cuda_runtime("12.8", "cu128"), _driver("470.256.02")], "error",
      "too old for CUDA 12.8"),
@@ -187,20 +191,6 @@ def test_cuda_driver(layers, status, expected):
     finding = one("cuda-driver", build(*layers))
     assert finding.status == status
     assert expected in finding.title
-
-
-@pytest.mark.parametrize("layers, older", [
-    ([_driver("570.172.08")], "CUDA 12.x works with this driver"),
-    ([_cuda_runtime("12.8", "cu128"), _driver("470.256.02")], "CUDA 11.x works with this driver"),
-    ([_cuda_runtime("11.8", "cu118"), _driver("440.100")], None),
-], ids=["570", "470", "440"])
-def test_old_driver_fix_names_the_cuda_it_can_run(layers, older):
-    finding = one("cuda-driver", build(*layers))
-    assert "Update the NVIDIA driver" in finding.fix.text
-    if older:
-        assert older in finding.fix.text
-    else:
-        assert "works with this driver" not in finding.fix.text
 
 
 # --- cudnn ----------------------------------------------------------------------------------------

@@ -106,6 +106,36 @@ def _source_mentions(dist, package_dir, needle):
     return hits
 
 
+def _release_capabilities(dist):
+    """torch's own table of which CUDA build has kernels for which compute capability, per host arch
+    (PYTORCH_RELEASES_CODE_CC in torch/cuda/__init__.py of recent releases), read without importing torch.
+    None when this torch has no such table; sets become sorted lists for JSON."""
+    import ast
+    try:
+        with open(str(dist.locate_file("torch/cuda/__init__.py")), "rb") as handle:
+            tree = ast.parse(handle.read())
+    except Exception:
+        return None
+    for node in tree.body:
+        if isinstance(node, ast.AnnAssign):
+            targets, value = [node.target], node.value
+        elif isinstance(node, ast.Assign):
+            targets, value = node.targets, node.value
+        else:
+            continue
+        if value is None or not any(isinstance(t, ast.Name) and t.id == RELEASES_TABLE for t in targets):
+            continue
+        try:
+            table = ast.literal_eval(value)
+            return dict((str(cuda), dict((str(arch), sorted(int(cc) for cc in codes))
+                                         for arch, codes in by_arch.items()))
+                        for cuda, by_arch in table.items())
+        except Exception:
+            return None
+    return None
+
+
+RELEASES_TABLE = "PYTORCH_RELEASES_CODE_CC"
 VERSION_MODULES = {"torch": "torch/version.py", "torchvision": "torchvision/version.py"}
 # Pillow 10 removed Image.ANTIALIAS (Pillow 10.0.0 release notes); old course code still uses it.
 ANTIALIAS_SCAN = {"fastai": "fastai", "fastbook": "fastbook"}
@@ -122,6 +152,7 @@ def collect(arguments):
     seen = set()
     version_modules = {}
     antialias_users = {}
+    release_capabilities = None
     for dist in metadata.distributions():
         try:
             headers = _headers(dist) or {}
@@ -150,6 +181,8 @@ def collect(arguments):
         })
         if key in VERSION_MODULES:
             version_modules[key] = _version_module(dist, VERSION_MODULES[key])
+        if key == "torch":
+            release_capabilities = _release_capabilities(dist)
         if key in ANTIALIAS_SCAN:
             antialias_users[key] = _source_mentions(dist, ANTIALIAS_SCAN[key], b"Image.ANTIALIAS")
     return {
@@ -157,4 +190,5 @@ def collect(arguments):
         "broken": broken,
         "version_modules": version_modules,
         "antialias_users": antialias_users,
+        "torch_release_capabilities": release_capabilities,
     }
