@@ -1,13 +1,17 @@
 """Copy-pasteable commands for fixes, spelled for the examined interpreter and its platform.
 
 ``python -m pip`` with the target's own path, never a bare ``pip``: the pip on PATH is often another
-environment's (knowledge.md #29).
+environment's. Every install is constrained by what the installed distributions need (doctor.requirements),
+so a printed command cannot break a package it does not name.
 """
 
 import shlex
-from typing import Optional
+from dataclasses import dataclass
+from typing import Optional, Tuple
 
 from doctor.facts import Facts
+from doctor.findings import Fix, fix
+from doctor.requirements import Conflict, constrain
 
 PYTORCH_INDEX = "https://download.pytorch.org/whl/"
 
@@ -27,12 +31,50 @@ def target_python(facts: Facts) -> str:
     return (facts.data("python") or {}).get("executable") or facts.python
 
 
-def pip_install(facts: Facts, *requirements: str, index_url: Optional[str] = None) -> str:
-    words = [target_python(facts), "-m", "pip", "install"]
-    words += [requirement for requirement in requirements]
+@dataclass(frozen=True)
+class Install:
+    """A pip install command, or (when ``conflicts``) why none can be printed."""
+
+    command: Optional[str]
+    conflicts: Tuple[Conflict, ...]
+
+
+def plan_install(facts: Facts, *words: str, index_url: Optional[str] = None) -> Install:
+    """The command for ``pip install WORDS``, each requirement carrying what installed dependents need of it;
+    no command when a requirement cannot be met together with a dependent that the command leaves alone."""
+    constrained = constrain(facts, words)
+    if not constrained.resolvable:
+        return Install(None, constrained.conflicts)
+    command = [target_python(facts), "-m", "pip", "install", *constrained.words]
     if index_url:
-        words += ["--index-url", index_url]
-    return " ".join(quote(facts, word) for word in words)
+        command += ["--index-url", index_url]
+    return Install(" ".join(quote(facts, word) for word in command), ())
+
+
+def conflicts_text(conflicts: Tuple[Conflict, ...]) -> str:
+    """'numpy<2 would break pandas 3.0.1 (it needs numpy>=2.0.2)', one clause per conflict."""
+    return "; ".join("%s would break %s (it needs %s%s)" % (c.proposed, c.dependent.label, c.dependent.requirement.name,
+                                                          c.dependent.requirement.specifier) for c in conflicts)
+
+
+def install_fix(facts: Facts, text: str, *words: str, index_url: Optional[str] = None) -> Fix:
+    """A fix whose command installs ``words``, or, when that would break another distribution, one saying so."""
+    plan = plan_install(facts, *words, index_url=index_url)
+    if plan.command is None:
+        return fix("No install command can do it without breaking another package: %s. Upgrade or remove the "
+                   "package that holds it back first." % conflicts_text(plan.conflicts))
+    return fix(text, plan.command)
+
+
+def pip_install(facts: Facts, *words: str, index_url: Optional[str] = None) -> str:
+    """``plan_install`` for installs that pin nothing (install, upgrade, reinstall by name): every constraint
+    it adds is met by an installed version, so they cannot conflict. A pin or a downgrade goes through
+    ``plan_install``, whose conflicts the check reports."""
+    plan = plan_install(facts, *words, index_url=index_url)
+    if plan.command is None:
+        raise ValueError("pip_install(%s) conflicts with %s: use plan_install"
+                         % (" ".join(words), "; ".join(c.describe() for c in plan.conflicts)))
+    return plan.command
 
 
 def pytorch_index_for_local_tag(local_tag: Optional[str]) -> Optional[str]:

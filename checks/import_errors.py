@@ -6,10 +6,13 @@ import re
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
-from checks.commands import pip_install
-from checks.packages import pairing_command
+from packaging.utils import canonicalize_name
+
+from checks.commands import conflicts_text, install_fix, pip_install, plan_install
+from checks.packages import pairing_fix
 from checks.shadowing import shadowing_files
 from doctor.findings import Fix, fix
+from doctor.lessons import statement_package
 
 # Module names that differ from the distribution that provides them.
 DISTRIBUTION_FOR_MODULE = {
@@ -29,12 +32,6 @@ def missing_module(message: str) -> Optional[str]:
     return found.group(1) if found else None
 
 
-def statement_package(statement: str) -> str:
-    """The top-level package an import statement names: ``from fastai.vision.all import *`` -> fastai."""
-    words = statement.split()
-    return words[1].split(".")[0] if len(words) > 1 else ""
-
-
 def not_installed(statement: str, error_info) -> bool:
     """Whether an import failed only because the package it names is absent (not because it is broken)."""
     missing = missing_module(error_info.get("message", "")) if error_info.get("type") == "ModuleNotFoundError" else None
@@ -51,24 +48,19 @@ def explain_import_error(facts, error_info) -> Explanation:
     shadows = [path for path in shadowing_files(facts)
                if path in text or any(f == path or f.startswith(path + os.sep) for f in files)]
     if shadows or "partially initialized module" in text:
-        where = shadows[0] if shadows else "a local file"
-        # A local torch.py or fastai.py gives circular-import and missing-attribute errors (knowledge.md #30).
+        # A local torch.py or fastai.py gives circular-import and missing-attribute errors (fastbook#349).
         return Explanation(
-            "%s shadows an installed package" % where,
+            "%s shadows an installed package" % (shadows[0] if shadows else "a local file"),
             fix("Rename or move the file (and delete its __pycache__ folder), then restart the kernel."),
         )
-    # Mismatched torchvision (knowledge.md #20).
+    # Mismatched torchvision: pytorch/vision#4728.
     if "torchvision::nms does not exist" in text or "Couldn't load custom C++ ops" in text:
-        return Explanation(
-            "torchvision does not match the installed torch",
-            fix("Install the torchvision built for this torch (see torchvision-pairing):", pairing_command(facts)),
-        )
-    # NumPy 2 with an extension built against NumPy 1.x (knowledge.md #21).
+        return Explanation("torchvision does not match the installed torch",
+                           pairing_fix(facts, "Install the torchvision built for this torch (see torchvision-pairing):"))
+    # NumPy 2 with an extension built for NumPy 1.x: numpy/core/_multiarray_umath.py raises it when an old
+    # extension asks for _ARRAY_API; older C code says "numpy.core.multiarray failed to import".
     if re.search(r"compiled using NumPy 1\.x|_ARRAY_API not found|numpy\.core\.multiarray failed to import", text):
-        return Explanation(
-            "an extension module was compiled for NumPy 1.x but NumPy 2 is installed",
-            fix("Pin NumPy 1.x, or upgrade the package named in the traceback:", pip_install(facts, "numpy<2")),
-        )
+        return numpy_1_extension(facts, error_info)
     if kind == "ModuleNotFoundError" and missing_module(message):
         module = missing_module(message)
         top = module.split(".")[0]
@@ -99,6 +91,37 @@ def explain_import_error(facts, error_info) -> Explanation:
                 pip_install(facts, "--force-reinstall", "torch", "torchvision")),
         )
     return Explanation("%s: %s" % (kind, message.splitlines()[0] if message else ""), None)
+
+
+def failing_owner(error_info, skip=()):
+    """The installed distribution that owns the deepest traceback frame, ``skip`` left out: the library
+    whose code failed, as opposed to the ones that merely imported it."""
+    for owner in reversed(error_info.get("owners") or []):
+        if owner and canonicalize_name(owner.get("name") or "") not in skip:
+            return owner
+    return None
+
+
+def numpy_1_extension(facts, error_info) -> Explanation:
+    """An extension built for NumPy 1.x under NumPy 2: upgrade the distribution that owns it, holding NumPy.
+
+    NumPy's own hint, numpy<2, breaks everything built for NumPy 2 (pandas >= 2.2.2 needs numpy >= 2 on new
+    Pythons), so it is offered only when no installed distribution needs NumPy 2.
+    """
+    numpy = facts.distribution("numpy")
+    owner = failing_owner(error_info, skip=("numpy",))
+    numpy_version = numpy.version if numpy else "2"
+    if owner is None:
+        pin = plan_install(facts, "numpy<2")
+        return Explanation(
+            "an extension module was compiled for NumPy 1.x but NumPy %s is installed" % numpy_version,
+            fix("Upgrade the package named last in the traceback, or pin NumPy 1.x:", pin.command) if pin.command
+            else fix("Upgrade the package named last in the traceback (pinning NumPy 1.x is no way out: %s)."
+                     % conflicts_text(pin.conflicts)))
+    cause = "%s %s was built for NumPy 1.x; NumPy %s is installed" % (owner["name"], owner["version"], numpy_version)
+    held = ["numpy==%s" % numpy.version] if numpy else []
+    return Explanation(cause, install_fix(facts, "Upgrade %s to a release built for NumPy 2, keeping NumPy %s:"
+                                          % (owner["name"], numpy_version), "--upgrade", owner["name"], *held))
 
 
 def probe_failure(outcome) -> Tuple[str, str]:

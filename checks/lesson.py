@@ -1,9 +1,13 @@
 """The lesson's imports (``from fastai.vision.all import *`` for lesson 1), run the way a notebook runs
 them; a failure is reported with its root cause, not just its traceback."""
 
-from checks.import_errors import explain_import_error, not_installed, probe_failure
+from packaging.utils import canonicalize_name
+
+from checks.commands import install_fix
+from checks.import_errors import DISTRIBUTION_FOR_MODULE, explain_import_error, not_installed, probe_failure
+from checks.shadowing import shadowing
 from doctor.findings import error, fix, info, ok, skipped, warning
-from doctor.lessons import LESSONS
+from doctor.lessons import LESSONS, statement_package
 from doctor.registry import check
 
 
@@ -19,8 +23,72 @@ def _title(facts):
     return "lesson %d (%s)" % (facts.lesson, profile.title) if profile else "lesson %d" % facts.lesson
 
 
+def distribution_for(module):
+    return DISTRIBUTION_FOR_MODULE.get(module, module)
+
+
+def _origins(facts):
+    return (facts.data("python") or {}).get("module_origins") or {}
+
+
+def missing_packages(facts, statements):
+    """The distributions whose top-level module the interpreter cannot find at all, in statement order.
+
+    Read from the python probe's find_spec in a quick check and a full one alike, so both say the same."""
+    origins = _origins(facts)
+    missing = [statement_package(s) for s in statements
+               if statement_package(s) in origins and not origins[statement_package(s)].get("found")]
+    return list(dict.fromkeys(distribution_for(module) for module in missing))
+
+
+def lesson_shadows(facts):
+    """Local files that hide a package the lesson imports, or one the lesson's stack needs."""
+    profile = LESSONS.get(facts.lesson)
+    wanted = set(profile.packages()) if profile else set()
+    stack = facts.derived.lesson_stack
+    return [(module, path) for module, path in sorted(shadowing(facts).items())
+            if module in wanted or canonicalize_name(distribution_for(module)) in stack]
+
+
+def _first_statement(profile, modules):
+    return next(s for s in profile.required + profile.optional if statement_package(s) in modules)
+
+
+def _metadata_judgement(facts):
+    """What the lesson's imports will do, from find_spec alone: a missing or a shadowed package."""
+    profile = LESSONS.get(facts.lesson)
+    if profile is None or facts.data("python") is None:
+        return None
+    missing = missing_packages(facts, profile.required)
+    if missing:
+        modules = [m for m in profile.packages() if distribution_for(m) in missing]
+        names = " and ".join(missing) if len(missing) <= 2 else ", ".join(missing[:-1]) + " and " + missing[-1]
+        return error(
+            "`%s` fails: %s %s not installed in %s" % (_first_statement(profile, modules), names,
+                                                       "is" if len(missing) == 1 else "are", facts.python),
+            detail="%s needs: %s" % (_title(facts), ", ".join(profile.required)),
+            fix=install_fix(facts, "Install %s into this interpreter (in a notebook: %%pip install %s):"
+                            % ("it" if len(missing) == 1 else "them", " ".join(missing)), *missing),
+        )
+    shadows = lesson_shadows(facts)
+    if shadows:
+        module, path = shadows[0]
+        statement = _first_statement(profile, [module]) if module in profile.packages() else profile.required[0]
+        return error(
+            "`%s` fails: %s shadows the installed %s" % (statement, path, module),
+            detail="\n".join("%s -> %s" % pair for pair in shadows),
+            fix=fix("Rename or move the file (and delete its __pycache__ folder), then restart the kernel "
+                    "(see shadowed-modules)."),
+        )
+    return None
+
+
 @check("lesson-imports", "The lesson's required imports work (from fastai.vision.all import * for lesson 1)")
 def lesson_imports(facts):
+    judged = _metadata_judgement(facts)
+    if judged is not None:
+        yield judged
+        return
     outcome, statements = _imports(facts)
     if outcome is None:
         yield skipped("%s imports not run with --quick" % _title(facts))
@@ -47,31 +115,48 @@ def lesson_imports(facts):
     )
 
 
+def _optional_missing(facts, statements):
+    """An absent optional package is a choice: info, with one command that installs them all."""
+    one = len(statements) == 1
+    missing = list(dict.fromkeys(distribution_for(statement_package(s)) for s in statements))
+    return info(
+        "%d optional import%s %s not installed: %s" % (len(statements), "" if one else "s", "is" if one else "are",
+                                                     ", ".join("`%s`" % s for s in statements)),
+        detail="\n".join("%s: %s is not installed in %s" % (s, distribution_for(statement_package(s)), facts.python)
+                         for s in statements),
+        fix=install_fix(facts, "Parts of the lesson need these; install them if you follow those parts:", *missing),
+    )
+
+
 @check("lesson-optional-imports", "The lesson's optional imports (image search, deployment, extras)")
 def lesson_optional_imports(facts):
+    profile = LESSONS.get(facts.lesson)
     outcome, statements = _imports(facts)
     if statements is None:
-        yield skipped("%s imports did not run" % _title(facts))
+        missing = missing_packages(facts, profile.optional) if profile and facts.data("python") else []
+        if missing:
+            yield _optional_missing(facts, [s for s in profile.optional
+                                            if distribution_for(statement_package(s)) in missing])
+        else:
+            yield skipped("%s imports did not run" % _title(facts))
         return
     optional = [s for s in statements if not s["required"]]
     failed = [s for s in optional if not s["ok"]]
     if not failed:
         yield ok("all %d optional imports work" % len(optional) if optional else "no optional imports")
         return
+    broken = [s for s in failed if not not_installed(s["statement"], s["error"])]
+    if not broken:
+        yield _optional_missing(facts, [s["statement"] for s in failed])
+        return
+    # One that is installed but fails to import is a problem.
     explanations = [(s, explain_import_error(facts, s["error"])) for s in failed]
     commands = [command for _, e in explanations if e.fix for command in e.fix.commands]
-    detail = "\n".join("%s: %s" % (s["statement"], e.cause) for s, e in explanations)
-    broken = [s for s in failed if not not_installed(s["statement"], s["error"])]
-    # An absent optional package is a choice; one that is installed but fails to import is a problem.
-    one = len(broken or failed) == 1
-    if broken:
-        build, shown, verb = warning, broken, "fails" if one else "fail"
-    else:
-        build, shown, verb = info, failed, "is not installed" if one else "are not installed"
-    yield build(
-        "%d optional import%s %s: %s" % (len(shown), "" if one else "s", verb,
-                                         ", ".join("`%s`" % s["statement"] for s in shown)),
-        detail=detail,
+    one = len(broken) == 1
+    yield warning(
+        "%d optional import%s %s: %s" % (len(broken), "" if one else "s", "fails" if one else "fail",
+                                         ", ".join("`%s`" % s["statement"] for s in broken)),
+        detail="\n".join("%s: %s" % (s["statement"], e.cause) for s, e in explanations),
         fix=fix("Parts of the lesson need these; install them if you follow those parts:", *commands)
         if commands else None,
     )

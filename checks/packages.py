@@ -4,8 +4,8 @@ and the version pairings that break the lesson import: torch/torchvision, NumPy,
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from checks.commands import pip_install, pytorch_index_for_local_tag
-from doctor.facts import active_requirements, unparsable_requirements
+from checks.commands import conflicts_text, install_fix, plan_install, pytorch_index_for_local_tag
+from doctor.facts import active_requirements, parse_version, unparsable_requirements
 from doctor.findings import error, fix, info, ok, skipped, warning
 from doctor.registry import check
 
@@ -64,6 +64,67 @@ def _requirement_spec(requirement):
     return "%s%s" % (requirement.name, requirement.specifier)
 
 
+def _relation(requirement, installed):
+    """How the installed version misses the requirement, in words: 'is newer than', 'is older than'."""
+    version = parse_version(installed)
+    if version is None:
+        return "does not meet"
+    failing = [clause for clause in requirement.specifier if not clause.contains(version, prereleases=True)]
+    for clause in failing:
+        bound = parse_version(clause.version.rstrip(".*"))
+        if clause.operator in ("<", "<=") or (clause.operator in ("==", "~=") and bound and version > bound):
+            return "is newer than"
+        if clause.operator in (">", ">=") or (clause.operator in ("==", "~=") and bound and version < bound):
+            return "is older than"
+    return "does not meet"
+
+
+def _problem_title(dist, requirement, installed, conflicts):
+    """The culprit and the requirement it misses: 'plum-dispatch 2.10.1 is newer than fastai 2.8.12 allows
+    (<2.10)'; when moving it would break another distribution, both requirements."""
+    if conflicts:
+        return "%s %s needs %s but %s" % (dist.name, dist.version, _requirement_spec(requirement),
+                                          " and ".join(c.describe() for c in conflicts))
+    if installed is None:
+        return "%s %s requires %s, which is not installed" % (dist.name, dist.version, requirement.name)
+    relation = _relation(requirement, installed)
+    verb = {"is newer than": "allows", "is older than": "needs"}.get(relation, "requires")
+    if relation == "does not meet":
+        return "%s %s does not meet %s %s's requirement (%s)" % (requirement.name, installed, dist.name,
+                                                                dist.version, requirement.specifier)
+    return "%s %s %s %s %s %s (%s)" % (requirement.name, installed, relation, dist.name, dist.version, verb,
+                                      requirement.specifier)
+
+
+def _remedy(facts, dist, requirement, installed):
+    """The install words that mend one broken requirement, and the conflicts that ruled out the direct one.
+
+    The direct remedy installs what the requirement asks. When that would break another installed
+    distribution (numpy<2 against pandas 3), the requiring distribution moves instead, holding the
+    required one where the others need it (knowledge: NumPy's own numpy<2 hint breaks pandas >= 2.2.2).
+    """
+    direct = plan_install(facts, _requirement_spec(requirement))
+    if direct.command is not None:
+        return [_requirement_spec(requirement)], ()
+    held = ["%s==%s" % (requirement.name, installed)] if installed else []
+    return ["--upgrade", dist.name] + held, direct.conflicts
+
+
+def _one_command(facts, remedies):
+    """One pip command for every remedy, so pip resolves them together; one each when they cannot share."""
+    words = [word for remedy in remedies for word in remedy]
+    options = list(dict.fromkeys(word for word in words if word.startswith("-")))
+    together = plan_install(facts, *options, *dict.fromkeys(word for word in words if not word.startswith("-")))
+    if together.command is not None:
+        return [together.command]
+    singles = [plan_install(facts, *remedy).command for remedy in remedies]
+    return list(dict.fromkeys(command for command in singles if command))
+
+
+def _count(problems, where):
+    return "%d broken requirement%s %s" % (len(problems), "" if len(problems) == 1 else "s", where)
+
+
 @check("package-requirements", "Requirement conflicts among installed distributions (what pip check finds)",
        needs=("packages",))
 def package_requirements(facts):
@@ -74,23 +135,36 @@ def package_requirements(facts):
     stack = facts.derived.lesson_stack
     in_stack = [p for p in problems if canonicalize_name(p[0].name) in stack]
     elsewhere = [p for p in problems if canonicalize_name(p[0].name) not in stack]
-    lines = [_describe(*p) for p in in_stack + elsewhere]
+    ordered = in_stack + elsewhere
+    remedies = [_remedy(facts, *problem) for problem in ordered]
+    lines = [_describe(*p) for p in ordered]
+    lines += ["%s cannot be installed: %s" % (_requirement_spec(p[1]), conflicts_text(conflicts))
+              for p, (_, conflicts) in zip(ordered, remedies) if conflicts]
     lines += ["unreadable metadata at %s: %s" % (item["path"], item["error"]) for item in broken]
     lines += ["%s %s declares an unparsable requirement %r" % (d.name, d.version, text) for d, text in unparsable]
-    commands = [pip_install(facts, _requirement_spec(requirement)) for _, requirement, _ in in_stack + elsewhere]
-    commands = list(dict.fromkeys(commands))
+    commands = _one_command(facts, [words for words, _ in remedies]) if remedies else []
+    if ordered:
+        first, (_, first_conflicts) = ordered[0], remedies[0]
+        title = _problem_title(*first, first_conflicts)
+        if len(ordered) > 1:
+            title += "; and %d more" % (len(ordered) - 1)
     if in_stack:
         yield error(
-            "%d broken requirement%s in the course stack" % (len(in_stack), "" if len(in_stack) == 1 else "s"),
-            detail="\n".join(lines),
+            title,
+            detail="\n".join([_count(in_stack, "in the course stack") + ":"] + lines),
             fix=fix("Install versions that satisfy every requirement (pip resolves the set together):", *commands),
         )
-    elif elsewhere or broken or unparsable:
+    elif elsewhere:
         yield warning(
-            "%d broken requirement%s outside the course stack" % (len(lines), "" if len(lines) == 1 else "s"),
+            title,
+            detail="\n".join([_count(elsewhere, "outside the course stack") + ":"] + lines),
+            fix=fix("These do not touch the lessons, but pip will complain about them:", *commands),
+        )
+    elif broken or unparsable:
+        yield warning(
+            "%d distribution%s with unreadable metadata" % (len(broken) + len(unparsable),
+                                                           "" if len(broken) + len(unparsable) == 1 else "s"),
             detail="\n".join(lines),
-            fix=fix("These do not touch the lessons, but pip will complain about them:", *commands)
-            if commands else None,
         )
     else:
         yield ok("no broken requirements among %d distributions" % len(facts.derived.distributions))
@@ -99,8 +173,7 @@ def package_requirements(facts):
 def expected_torchvision_minor(torch_version: Version):
     """The torchvision minor version built for a torch release (None where no rule is known).
 
-    torch 2.N pairs with torchvision 0.(N+15) and torch 1.N (N >= 4) with 0.(N+1): knowledge.md #20 and
-    torchvision's compatibility table (README, "Installation").
+    torch 2.N pairs with torchvision 0.(N+15) and torch 1.N (N >= 4) with 0.(N+1): torchvision's compatibility table (README, "Installation").
     """
     major, minor = torch_version.release[0], torch_version.release[1] if len(torch_version.release) > 1 else 0
     if major == 2:
@@ -110,16 +183,17 @@ def expected_torchvision_minor(torch_version: Version):
     return None
 
 
-def pairing_command(facts):
-    """The install command that gives torch a matching torchvision, keeping the installed torch."""
+def pairing_fix(facts, text):
+    """Install the torchvision built for the installed torch, keeping that torch (from torch's own index)."""
     build = facts.derived.torch_build
     torch_version = build.parsed_version if build else None
     expected = expected_torchvision_minor(torch_version) if torch_version else None
+    index = pytorch_index_for_local_tag(build.local_tag) if build else None
     if expected is None:
-        return pip_install(facts, "--force-reinstall", "torch", "torchvision",
-                           index_url=pytorch_index_for_local_tag(build.local_tag) if build else None)
-    return pip_install(facts, "torch==%s" % torch_version.public, "torchvision==0.%d.*" % expected,
-                       index_url=pytorch_index_for_local_tag(build.local_tag))
+        words = ("--force-reinstall", "torch", "torchvision")
+    else:
+        words = ("torch==%s" % torch_version.public, "torchvision==0.%d.*" % expected)
+    return install_fix(facts, text, *words, index_url=index)
 
 
 @check("torchvision-pairing", "torchvision was built for the installed torch (version and local tag)",
@@ -142,30 +216,28 @@ def torchvision_pairing(facts):
     index = pytorch_index_for_local_tag(build.local_tag)
     pair = "torch %s with torchvision %s" % (build.version, vision)
     if expected is not None and vision_version.release[:2] != (0, expected):
-        # "operator torchvision::nms does not exist" is what the learner sees (knowledge.md #20).
+        # "operator torchvision::nms does not exist" is what the learner sees (pytorch/vision#4728).
         yield error(
             "torchvision %s does not match torch %s (it needs torchvision 0.%d)"
             % (vision, build.version, expected),
             detail=pair + "\nImporting torchvision fails with \"operator torchvision::nms does not exist\".",
-            fix=fix("Install the torchvision built for this torch (from the same index as torch):",
-                    pairing_command(facts)),
+            fix=pairing_fix(facts, "Install the torchvision built for this torch (from the same index as torch):"),
         )
         return
     torch_tag, vision_tag = build.local_tag, vision_version.local
     if torch_tag and vision_tag and torch_tag != vision_tag:
         yield error(
             "torch is a +%s build but torchvision is +%s" % (torch_tag, vision_tag),
-            detail=pair + "\nBoth must come from the same PyTorch index (knowledge.md #20).",
-            fix=fix("Reinstall both from torch's index:",
-                    pip_install(facts, "torch==%s" % torch_version.public,
-                                "torchvision==%s" % vision_version.public, index_url=index)),
+            detail=pair + "\nBoth must come from the same PyTorch index (torchvision README, \"Installation\").",
+            fix=install_fix(facts, "Reinstall both from torch's index:", "torch==%s" % torch_version.public,
+                            "torchvision==%s" % vision_version.public, index_url=index),
         )
         return
     yield ok(pair)
 
 
 # torch supports NumPy 2 from 2.3 on; older builds fail with "A module that was compiled using NumPy 1.x
-# cannot be run in NumPy 2" (knowledge.md #21; torch 2.3.0 release notes).
+# cannot be run in NumPy 2" (torch 2.3.0 release notes).
 FIRST_TORCH_FOR_NUMPY_2 = Version("2.3")
 
 
@@ -182,11 +254,23 @@ def numpy_abi(facts):
             "NumPy %s with torch %s, which was compiled for NumPy 1.x" % (numpy.version, build.version),
             detail="torch < 2.3 prints \"A module that was compiled using NumPy 1.x cannot be run in NumPy 2\" "
                    "and then \"Numpy is not available\" on the first tensor <-> array conversion.",
-            fix=fix("Either pin NumPy 1.x, or upgrade torch (and the matching torchvision):",
-                    pip_install(facts, "numpy<2"), pip_install(facts, "torch>=2.3", "torchvision")),
+            fix=_either_fix(facts, ("Upgrade torch (and the matching torchvision)", ["torch>=2.3", "torchvision"]),
+                            ("pin NumPy 1.x", ["numpy<2"])),
         )
         return
     yield ok("NumPy %s works with torch %s" % (numpy.version, build.version))
+
+
+def _either_fix(facts, *choices):
+    """A fix offering each (words, install) choice that can be installed without breaking another
+    distribution; the ones that cannot are named with what they would break."""
+    plans = [(text, plan_install(facts, *words)) for text, words in choices]
+    usable = [(text, plan) for text, plan in plans if plan.command]
+    ruled_out = ["%s is ruled out: %s" % (text[0].upper() + text[1:], conflicts_text(plan.conflicts))
+                 for text, plan in plans if not plan.command]
+    text = " or ".join(t if i == 0 else t[0].lower() + t[1:] for i, (t, _) in enumerate(usable))
+    text = (text[0].upper() + text[1:] + ":") if usable else "No install fixes it without breaking another package."
+    return fix(" ".join([text] + [line + "." for line in ruled_out]), *(plan.command for _, plan in usable))
 
 
 # Pillow 10.0.0 removed Image.ANTIALIAS (Pillow 10.0.0 release notes, "Removed constants").
@@ -209,8 +293,8 @@ def pillow_api(facts):
             "%s use%s Image.ANTIALIAS, which Pillow %s no longer has"
             % (", ".join(names), "s" if len(names) == 1 else "", pillow.version),
             detail=detail + "\nThose lines fail with AttributeError: module 'PIL.Image' has no attribute 'ANTIALIAS'.",
-            fix=fix("Upgrade the package that uses it, or pin Pillow below 10:",
-                    pip_install(facts, "--upgrade", *names), pip_install(facts, "pillow<10")),
+            fix=_either_fix(facts, ("Upgrade the package that uses it", ["--upgrade"] + names),
+                            ("pin Pillow below 10", ["pillow<10"])),
         )
         return
     yield ok("Pillow %s" % pillow.version)

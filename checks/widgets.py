@@ -3,7 +3,7 @@ shows "Error displaying widget", "Loading widget..." or plain `HBox(...)` text (
 
 from packaging.version import Version
 
-from checks.commands import pip_install
+from checks.commands import install_fix
 from doctor.findings import error, fix, info, ok, skipped, warning
 from doctor.registry import check
 
@@ -44,9 +44,9 @@ def widgets_versions(facts):
     if problems:
         yield error(
             "ipywidgets %s with %s" % (widgets.version, ", ".join(problems)),
-            fix=fix("Install the matching set, then restart the Jupyter server and reload the page:",
-                    pip_install(facts, "ipywidgets==%d.*" % widgets.parsed_version.major,
-                                "jupyterlab_widgets==%d.*" % wanted[0], "widgetsnbextension==%d.*" % wanted[1])),
+            fix=install_fix(facts, "Install the matching set, then restart the Jupyter server and reload the page:",
+                            "ipywidgets==%d.*" % widgets.parsed_version.major,
+                            "jupyterlab_widgets==%d.*" % wanted[0], "widgetsnbextension==%d.*" % wanted[1]),
         )
         return
     yield ok("ipywidgets %s with matching companions" % widgets.version)
@@ -67,8 +67,8 @@ def widgets_frontend(facts):
     lab = _major(facts, "jupyterlab")
     if major == 7 and lab is not None and lab >= 4 and widgets.parsed_version < FIRST_7_FOR_LAB_4:
         yield error("ipywidgets %s cannot render in JupyterLab 4 / Notebook 7" % widgets.version,
-                    fix=fix("Upgrade to ipywidgets 8 (or 7.8+), then restart the server and reload the page:",
-                            pip_install(facts, "ipywidgets>=8")))
+                    fix=install_fix(facts, "Upgrade to ipywidgets 8 (or 7.8+), then restart the server and reload "
+                                    "the page:", "ipywidgets>=8"))
         return
     if not labs:
         yield warning(

@@ -18,7 +18,7 @@ from doctor.ops import OpsRequest, run_torch_probe
 from doctor.probes import ProbeSpec, builtin_probes
 from doctor.probes.runner import OK, ProbeOutcome, killed_on_interrupt, run_probes, skipped_outcome
 
-# Modules a local file or folder most often shadows (knowledge.md #30).
+# Modules a local file or folder most often shadows (fastbook#349: a notebook folder's torch.py).
 SHADOWABLE_MODULES = (
     "torch", "torchvision", "fastai", "fastcore", "numpy", "PIL", "pandas", "ipywidgets", "matplotlib",
 )
@@ -45,7 +45,10 @@ def probe_arguments(lesson: int) -> Mapping[str, Mapping[str, object]]:
     profile = LESSONS[lesson]
     statements = [{"statement": s, "required": True} for s in profile.required]
     statements += [{"statement": s, "required": False} for s in profile.optional]
-    return {"python": {"modules": list(SHADOWABLE_MODULES)}, "imports": {"statements": statements}}
+    # Where the lesson's own packages would come from, so --quick judges a missing or shadowed one as a
+    # full check does.
+    modules = list(dict.fromkeys(SHADOWABLE_MODULES + profile.packages()))
+    return {"python": {"modules": modules}, "imports": {"statements": statements}}
 
 
 def collect_facts(

@@ -66,8 +66,22 @@ class TorchBuild:
 
 
 @dataclass(frozen=True)
+class Dependent:
+    """An installed distribution's active requirement on another one."""
+
+    distribution: Distribution
+    requirement: Requirement
+
+    @property
+    def label(self) -> str:
+        return "%s %s" % (self.distribution.name, self.distribution.version)
+
+
+@dataclass(frozen=True)
 class Derived:
     distributions: Mapping[str, Distribution]
+    # Required name -> who requires it, markers evaluated for the target: what a pip command must not break.
+    dependents: Mapping[str, Tuple[Dependent, ...]]
     torch_build: Optional[TorchBuild]
     torchvision_version: Optional[str]
     lesson_stack: FrozenSet[str]
@@ -125,13 +139,23 @@ def _answer(probes: Mapping[str, ProbeOutcome], name: str) -> Dict[str, Any]:
 
 def derive(probes: Mapping[str, ProbeOutcome]) -> Derived:
     distributions = _distributions(_answer(probes, "packages"))
+    markers = _answer(probes, "python").get("marker_environment")
     return Derived(
         distributions=distributions,
+        dependents=_dependents(distributions, markers),
         torch_build=_torch_build(probes, distributions, _answer(probes, "python").get("marker_environment") or {}),
         torchvision_version=_torchvision_version(probes, distributions),
         lesson_stack=_lesson_stack(distributions, _answer(probes, "python").get("marker_environment")),
         nvidia_gpus=tuple((_answer(probes, "hardware").get("nvidia") or {}).get("gpus") or ()),
     )
+
+
+def _dependents(distributions: Mapping[str, Distribution], markers) -> Dict[str, Tuple[Dependent, ...]]:
+    index: Dict[str, List[Dependent]] = {}
+    for dist in distributions.values():
+        for requirement in active_requirements(dist, markers):
+            index.setdefault(canonicalize_name(requirement.name), []).append(Dependent(dist, requirement))
+    return {name: tuple(found) for name, found in index.items()}
 
 
 def _distributions(packages: Mapping[str, Any]) -> Dict[str, Distribution]:

@@ -16,6 +16,16 @@ class LessonProfile:
     required: Tuple[str, ...]
     optional: Tuple[str, ...]
 
+    def packages(self) -> Tuple[str, ...]:
+        """The top-level modules the statements import, required first."""
+        return tuple(dict.fromkeys(statement_package(s) for s in self.required + self.optional))
+
+
+def statement_package(statement: str) -> str:
+    """The top-level package an import statement names: ``from fastai.vision.all import *`` -> fastai."""
+    words = statement.split()
+    return words[1].split(".")[0] if len(words) > 1 else ""
+
 
 LESSONS: Dict[int, LessonProfile] = {
     profile.number: profile

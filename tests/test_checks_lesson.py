@@ -64,7 +64,7 @@ EXPLAIN_CASES = [
     ("numpy-1x-extension",
      [], import_error("ImportError", "numpy.core.multiarray failed to import",
                       traceback=_traceback(SITE + "/pandas/__init__.py", last=NUMPY_1X)),
-     "compiled for NumPy 1.x but NumPy 2 is installed", ["numpy<2"]),
+     "compiled for NumPy 1.x but NumPy 2.4.6 is installed", ["numpy<2"]),
     ("numpy-array-api",
      [], import_error("ImportError", "_ARRAY_API not found"),
      "compiled for NumPy 1.x", ["numpy<2"]),
@@ -76,7 +76,7 @@ EXPLAIN_CASES = [
      "opencv-python is not installed", [PIP + "opencv-python"]),
     ("missing-pil",
      [{"distributions": {"pillow": None}}], import_error("ModuleNotFoundError", "No module named 'PIL'"),
-     "pillow is not installed", [PIP + "pillow"]),
+     "pillow is not installed", [PIP + "'pillow!=8.3.*'"]),
     ("missing-fastai",
      [{"distributions": {"fastai": None}}], import_error("ModuleNotFoundError", "No module named 'fastai'"),
      "fastai is not installed", [PIP + "fastai"]),
@@ -98,14 +98,14 @@ EXPLAIN_CASES = [
      "PIL.Image has no Resampling", ["--upgrade pillow fastai"]),
     ("undefined-symbol",
      [], import_error("ImportError", "%s/torchvision/_C.so: undefined symbol: _ZN3c1017RegisterOperators" % SITE),
-     "a compiled library failed to load", ["--force-reinstall torch torchvision"]),
+     "a compiled library failed to load", ["--force-reinstall 'torch<3' torchvision"]),
     ("dll-load-failed",
      [], import_error("OSError", "[WinError 126] DLL load failed while importing _C: The specified module could "
                                  "not be found."),
-     "a compiled library failed to load", ["--force-reinstall torch torchvision"]),
+     "a compiled library failed to load", ["--force-reinstall 'torch<3' torchvision"]),
     ("missing-shared-object",
      [], import_error("OSError", "libcudnn_graph.so.9: cannot open shared object file: No such file or directory"),
-     "a compiled library failed to load", ["--force-reinstall torch torchvision"]),
+     "a compiled library failed to load", ["--force-reinstall 'torch<3' torchvision"]),
     ("unknown",
      [], import_error("RuntimeError", "CUDA initialization failed\nmore text"),
      "RuntimeError: CUDA initialization failed", None),
@@ -260,7 +260,7 @@ def test_optional_failures_list_each_cause_and_install_command():
                    error=import_error("ModuleNotFoundError", "No module named 'fastdownload'")))
     finding = one("lesson-optional-imports", build(statements))
     assert "import ddgs: ddgs is not installed" in finding.detail
-    assert commands(finding) == (PIP + "ddgs", PIP + "fastdownload")
+    assert commands(finding) == (PIP + "ddgs fastdownload",)
 
 
 def test_optional_failure_without_a_known_cause_has_no_fix():

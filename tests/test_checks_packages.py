@@ -68,7 +68,7 @@ REQUIREMENT_CASES = [
     ("missing-fastcore-in-stack", {"distributions": {"fastcore": None}}, "error",
      ["fastai 2.8.12 requires fastcore, which is not installed"], ["fastcore>=2.2.22"]),
     ("torchvision-wants-newer-torch", {"distributions": {"torch": "2.13.0"}}, "error",
-     ["torchvision 0.29.1 has requirement torch>=2.14.0"], ["torch>=2.14.0"]),
+     ["torchvision 0.29.1 has requirement torch>=2.14.0"], ["'torch<3,>=2.14.0'"]),
     ("two-in-stack", {"distributions": {"fastcore": "2.1.0", "widgetsnbextension": "3.6.10"}}, "error",
      ["2 broken requirements in the course stack", "widgetsnbextension~=4.0.14"],
      ["fastcore>=2.2.22", "widgetsnbextension~=4.0.14"]),
@@ -107,7 +107,9 @@ def test_requirement_problems_inside_the_stack_come_first():
     finding = one("package-requirements", facts)
     assert finding.status == "error"
     lines = finding.detail.splitlines()
-    assert "fastcore" in lines[0] and "httpx" in lines[1]
+    assert lines[0] == "1 broken requirement in the course stack:"
+    assert "fastcore" in lines[1] and "httpx" in lines[2]
+    assert finding.title == "fastcore 2.1.0 is older than fastai 2.8.12 needs (>=2.2.22); and 1 more"
 
 
 def test_requirement_fix_is_quoted_for_the_shell():
@@ -244,7 +246,8 @@ def test_numpy_abi_error_offers_both_ways_out():
     finding = one("numpy-abi", build(_torch_version("2.2.2+cu121")))
     assert "compiled using NumPy 1.x" in finding.detail
     assert any("-m pip install" in c and "numpy<2" in c for c in commands(finding))
-    assert any("torch>=2.3" in c and "torchvision" in c for c in commands(finding))
+    # The torch upgrade keeps fastai's own bound on torch (torch<3).
+    assert any("'torch<3,>=2.3' torchvision" in c for c in commands(finding))
 
 
 # --- pillow-api -----------------------------------------------------------------------------------

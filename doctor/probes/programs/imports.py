@@ -1,5 +1,6 @@
 # Probe "imports": runs a lesson's import statements, in order, the way a notebook cell would,
 # and records each one's outcome and error without judging it.
+import os
 import sys
 import time
 
@@ -15,6 +16,43 @@ def _fastai_default_device():
         return None, "%s: %s" % (type(exc).__name__, exc)
 
 
+def _listed_paths(dist, root):
+    # The files a distribution owns, relative to its root: RECORD read as text (the common case, fast),
+    # else importlib's own list (old egg-info installs, whose paths are relative to the .egg-info folder).
+    text = dist.read_text("RECORD")
+    if text:
+        return set(line.rsplit(",", 2)[0] for line in text.splitlines() if line)
+    located = (os.path.normpath(os.path.join(root, str(path))) for path in (dist.files or []))
+    return set(os.path.relpath(path, root).replace(os.sep, "/") for path in located)
+
+
+def _owners(files):
+    """For each traceback file, the installed distribution whose RECORD lists it (None for the others).
+
+    Read only when an import failed: reading every RECORD costs tens of milliseconds.
+    """
+    try:
+        from importlib import metadata  # novermin (3.8+)
+    except ImportError:
+        return [None] * len(files)
+    wanted = dict((path, os.path.realpath(path)) for path in files if path and not path.startswith("<"))
+    owners = {}
+    for dist in metadata.distributions():
+        try:
+            root = os.path.realpath(str(dist.locate_file("")))
+            mine = dict((path, os.path.relpath(real, root).replace(os.sep, "/")) for path, real in wanted.items()
+                        if path not in owners and real.startswith(root + os.sep))
+            if not mine:
+                continue
+            listed = _listed_paths(dist, root)
+            for path, relative in mine.items():
+                if relative in listed:
+                    owners[path] = {"name": dist.metadata["Name"], "version": dist.version}
+        except Exception:
+            continue
+    return [owners.get(path) for path in files]
+
+
 def collect(arguments):
     results = []
     for item in arguments.get("statements", []):
@@ -24,6 +62,7 @@ def collect(arguments):
             error = None
         except BaseException as exc:
             error = _doctor_error(exc)
+            error["owners"] = _owners(error["files"])
         results.append({
             "statement": item["statement"],
             "required": item["required"],
