@@ -10,7 +10,7 @@ from packaging.utils import canonicalize_name
 
 from checks.commands import conflicts_text, install_fix, pip_install, plan_install
 from checks.packages import pairing_fix
-from checks.shadowing import shadowing_files
+from checks.shadowing import shadowing
 from doctor.findings import Fix, fix
 from doctor.lessons import statement_package
 
@@ -45,12 +45,13 @@ def explain_import_error(facts, error_info) -> Explanation:
     text = error_info.get("traceback", "") + "\n" + message
     files = error_info.get("files") or []
 
-    shadows = [path for path in shadowing_files(facts)
+    shadows = [(module, path) for module, path in sorted(shadowing(facts).items())
                if path in text or any(f == path or f.startswith(path + os.sep) for f in files)]
     if shadows or "partially initialized module" in text:
         # A local torch.py or fastai.py gives circular-import and missing-attribute errors (fastbook#349).
         return Explanation(
-            "%s shadows an installed package" % (shadows[0] if shadows else "a local file"),
+            "%s shadows the installed %s" % (shadows[0][1], shadows[0][0]) if shadows
+            else "a local file shadows an installed package",
             fix("Rename or move the file (and delete its __pycache__ folder), then restart the kernel."),
         )
     # Mismatched torchvision: pytorch/vision#4728.

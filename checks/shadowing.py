@@ -1,5 +1,5 @@
 """Local files or folders that shadow a package: a ``torch.py`` or ``fastai/`` next to the notebook is
-imported instead of the installed package (knowledge.md #30)."""
+imported instead of the installed package (fastbook#349, fastai forums: "module 'torch' has no attribute")."""
 
 import os
 
@@ -43,10 +43,6 @@ def shadowing(facts):
     return found
 
 
-def shadowing_files(facts):
-    return list(shadowing(facts).values())
-
-
 @check("shadowed-modules", "No local file or folder hides torch, fastai, numpy and the other course packages",
        needs=("python",))
 def shadowed_modules(facts):
@@ -54,10 +50,9 @@ def shadowed_modules(facts):
     if not found:
         yield ok("no local file shadows a course package")
         return
-    names = ", ".join(sorted(found))
+    (module, path), more = sorted(found.items())[0], len(found) - 1
     yield error(
-        "%s would be imported from local files, not the installed package%s"
-        % (names, "" if len(found) == 1 else "s"),
+        "%s shadows the installed %s%s" % (path, module, "; and %d more" % more if more else ""),
         detail="\n".join("%s -> %s" % (module, path) for module, path in sorted(found.items()))
         + "\nErrors look like \"module 'torch' has no attribute ...\" or \"partially initialized module\".",
         fix=fix("Rename these files or folders (and delete __pycache__ next to them), then restart the kernel:",

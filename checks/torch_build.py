@@ -8,15 +8,21 @@ from doctor.registry import check
 GET_STARTED = "https://pytorch.org/get-started/locally/"
 
 
+def _not_installed(facts):
+    """The same words whether metadata (--quick) or the import found it missing."""
+    return error("torch is not installed in %s" % facts.python,
+                 fix=fix("Install torch and torchvision into this interpreter:",
+                         pip_install(facts, "torch", "torchvision")),
+                 links=(GET_STARTED,))
+
+
 @check("torch-import", "import torch works in the target interpreter")
 def torch_import(facts):
     outcome = facts.outcome("torch")
     if outcome is None or outcome.status == "skipped":
         build = facts.derived.torch_build
         if build is None:
-            yield error("torch is not installed", fix=fix("Install torch and torchvision:",
-                                                          pip_install(facts, "torch", "torchvision")),
-                        links=(GET_STARTED,))
+            yield _not_installed(facts)
         else:
             yield skipped("torch %s is installed; not imported with --quick" % build.version)
         return
@@ -31,10 +37,7 @@ def torch_import(facts):
         failure = data.get("error") or {}
         explanation = explain_import_error(facts, failure)
         if failure.get("type") == "ModuleNotFoundError" and "'torch'" in failure.get("message", ""):
-            yield error("torch is not installed in %s" % facts.python,
-                        fix=fix("Install torch and torchvision into this interpreter:",
-                                pip_install(facts, "torch", "torchvision")),
-                        links=(GET_STARTED,))
+            yield _not_installed(facts)
             return
         yield error("import torch fails: %s" % explanation.cause,
                     detail=failure.get("traceback", ""), fix=explanation.fix)

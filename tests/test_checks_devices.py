@@ -231,7 +231,7 @@ TORCH_IMPORT_CASES = [
                         failed_torch_import(import_error(
                             "AttributeError", "module 'torch' has no attribute 'get_num_threads'",
                             files=["<string>", "/home/learner/torch.py"]))],
-     "error", ["/home/learner/torch.py shadows an installed package"]),
+     "error", ["/home/learner/torch.py shadows the installed torch"]),
     ("unknown-error", [failed_torch_import(import_error("RuntimeError", "something odd\nsecond line"))], "error",
      ["import torch fails: RuntimeError: something odd"]),
 ]

@@ -58,7 +58,9 @@ def test_conflicting_requirement_matches_pip_check(venv, tmp_path):
     pip = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "check"],
                          capture_output=True, text=True, timeout=120)
     pip_lines = {line.strip() for line in pip.stdout.splitlines() if line.strip()}
-    assert pip_lines == {line.strip() for line in problem["detail"].splitlines()}
+    count, *described = problem["detail"].splitlines()
+    assert count == "2 broken requirements in the course stack:"
+    assert pip_lines == {line.strip() for line in described}
 
 
 def test_local_file_shadowing_torch(tmp_path):
@@ -70,8 +72,10 @@ def test_local_file_shadowing_torch(tmp_path):
     shadow = findings["shadowed-modules"]
     assert shadow["status"] == "error"
     assert str(notebook_folder / "torch.py") in shadow["detail"]
-    assert "shadows an installed package" in findings["torch-import"]["title"]
-    assert "shadows an installed package" in findings["lesson-imports"]["title"]
+    shadow_words = "%s shadows the installed torch" % (notebook_folder / "torch.py")
+    assert shadow_words in findings["torch-import"]["title"]
+    assert shadow_words in findings["lesson-imports"]["title"]
+    assert findings["shadowed-modules"]["title"] == shadow_words
 
 
 def test_torch_that_crashes_on_import(venv, tmp_path):
@@ -146,4 +150,6 @@ def test_old_style_egg_info_files_are_read_like_pip_reads_them(venv, tmp_path):
     _, findings, _ = check(python, "--quick", cwd=tmp_path)
     problem = findings["package-requirements"]
     assert "unreadable metadata" not in problem["detail"]
-    assert problem["detail"].strip() == "course-notes 1.0 has requirement legacy-tool>=2, but you have legacy-tool 1.0."
+    assert problem["title"] == "legacy-tool 1.0 is older than course-notes 1.0 needs (>=2)"
+    assert problem["detail"].splitlines()[1:] == [
+        "course-notes 1.0 has requirement legacy-tool>=2, but you have legacy-tool 1.0."]
