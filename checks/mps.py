@@ -1,33 +1,20 @@
 """PYTORCH_ENABLE_MPS_FALLBACK: whether it is set, and whether torch can read its value.
 
 torch reads the variable once, when its library loads, with getenv and std::stoi
-(aten/src/ATen/mps/MPSFallback.mm; pytorch#86195; knowledge.md #1): unset or "0" is off, a non-zero
-integer is on, anything else (such as "true") is not a valid value.
+(aten/src/ATen/mps/MPSFallback.mm; pytorch#86195): unset or "0" is off, a non-zero integer is on,
+anything else (such as "true") is not a valid value.
 """
 
-import re
-
 from doctor.findings import error, fix, info, ok, skipped, warning
+from doctor.fixes.mps_fallback import fallback_turns_on, fallback_value_valid, preset_blockers
 from doctor.ops import FALLBACK, NATIVE, UNSUPPORTED, by_class
 from doctor.registry import check
 
 VARIABLE = "PYTORCH_ENABLE_MPS_FALLBACK"
-# ASCII: std::isspace and the digits stoi knows, not Unicode spaces and digits.
-_INTEGER = re.compile(r"^\s*[-+]?\d+", re.ASCII)
 
 
 def fallback_value(facts):
     return ((facts.data("python") or {}).get("environment_variables") or {}).get(VARIABLE)
-
-
-# std::stoi throws std::out_of_range outside a C int (32 bits on every platform torch builds for).
-_INT_RANGE = (-(2 ** 31), 2 ** 31 - 1)
-
-
-def fallback_value_valid(value):
-    """std::stoi accepts leading whitespace, a sign and digits, ignoring what follows, within int's range."""
-    found = _INTEGER.match(value)
-    return bool(found) and _INT_RANGE[0] <= int(found.group(0)) <= _INT_RANGE[1]
 
 
 @check("mps-fallback-variable", "PYTORCH_ENABLE_MPS_FALLBACK, when set, is an integer torch can read",
@@ -53,15 +40,11 @@ def mps_fallback_variable(facts):
             fix=fix("Use 1 to turn the fallback on:", "export %s=1" % VARIABLE),
         )
         return
-    state = "on" if int(_INTEGER.match(value).group(0)) != 0 else "off"
+    state = "on" if fallback_turns_on(value) else "off"
     if on_mps:
         yield ok("%s=%s: the CPU fallback is %s" % (VARIABLE, value, state))
     else:
         yield info("%s=%s is set but has no effect without MPS" % (VARIABLE, value))
-
-
-def _enabled(value):
-    return value is not None and fallback_value_valid(value) and int(_INTEGER.match(value).group(0)) != 0
 
 
 @check("mps-fallback", "On MPS, the lesson ops MPS lacks are covered by PYTORCH_ENABLE_MPS_FALLBACK",
@@ -77,8 +60,9 @@ def mps_fallback(facts):
     missing = by_class(data, UNSUPPORTED)
     rescued = by_class(data, FALLBACK)
     value = data.get("fallback_variable")
-    if missing and _enabled(value):
-        # The fallback covers ops without an MPS kernel, not ones whose kernel raises (knowledge.md #2).
+    if missing and fallback_turns_on(value):
+        # The fallback covers ops without an MPS kernel, not ones whose kernel raises (aten/src/ATen/mps/MPSFallback.mm
+        # registers it for the MPS dispatch key only).
         yield error(
             "%d lesson op%s fail%s on MPS although %s=%s: the fallback does not cover %s"
             % (len(missing), "" if len(missing) == 1 else "s", "s" if len(missing) == 1 else "", VARIABLE, value,
@@ -88,18 +72,7 @@ def mps_fallback(facts):
         )
         return
     if missing:
-        first = missing[0]
-        lessons = first.get("lessons") or [facts.lesson]
-        lesson = facts.lesson if facts.lesson in lessons else lessons[0]
-        state = "is not set" if value is None else "is %r" % value
-        yield error(
-            "%d lesson op%s missing on MPS and %s %s: lesson %d's %s will fail with NotImplementedError"
-            % (len(missing), " is" if len(missing) == 1 else "s are", VARIABLE, state, lesson, first.get("why")),
-            detail="\n".join("%s: %s" % (r["op"], r.get("evidence", "")) for r in missing),
-            fix=fix("Turn the CPU fallback on for this environment, before torch is imported, then restart "
-                    "Python (or the kernel):", "dl-doctor fix --yes", "export %s=1" % VARIABLE,
-                    automatic="mps-fallback"),
-        )
+        yield _missing_ops_finding(facts, missing, value)
         return
     if rescued:
         yield info("fallback on: %d lesson op%s run%s on the CPU, slower: %s" % (
@@ -109,11 +82,36 @@ def mps_fallback(facts):
         return
     # Crashing, wrong or dtype-failing ops are device-ops' findings: the fallback cannot help them, and this
     # title must not claim that they run.
-    unused = " (fallback on, unused)" if _enabled(value) else ""
+    unused = " (fallback on, unused)" if fallback_turns_on(value) else ""
     if len(by_class(data, NATIVE)) == len(data.get("ops", [])):
         yield ok("every lesson op runs natively on MPS%s" % unused)
     else:
         yield ok("no lesson op is missing on MPS%s" % unused)
+
+
+def _missing_ops_finding(facts, missing, value):
+    first = missing[0]
+    lessons = first.get("lessons") or [facts.lesson]
+    lesson = facts.lesson if facts.lesson in lessons else lessons[0]
+    blockers = preset_blockers(facts)
+    state = "is not set" if value is None else "is %r" % value
+    if blockers and value is not None:
+        state += " (set by %s)" % blockers[0].where
+    title = ("%d lesson op%s missing on MPS and %s %s: lesson %d's %s will fail with NotImplementedError"
+             % (len(missing), " is" if len(missing) == 1 else "s are", VARIABLE, state, lesson, first.get("why")))
+    detail = "\n".join("%s: %s" % (r["op"], r.get("evidence", "")) for r in missing)
+    if blockers:
+        # dl-doctor's hook only fills in an unset variable (os.environ.setdefault) and does not run under
+        # python -S (Python docs, "site"): it cannot win over these.
+        return error(title, detail=detail + "\nSet before Python starts, where dl-doctor's start-up hook cannot "
+                                           "change it: " + "; ".join(b.where for b in blockers),
+                     fix=fix("Turn the fallback on where it is turned off, then restart Python (or the kernel): "
+                             + "; ".join("%s: %s" % (b.where, b.change) for b in blockers),
+                             *[b.command for b in blockers if b.command]))
+    return error(title, detail=detail,
+                 fix=fix("Turn the CPU fallback on for this environment, before torch is imported, then restart "
+                         "Python (or the kernel):", "dl-doctor fix --yes", "export %s=1" % VARIABLE,
+                         automatic="mps-fallback"))
 
 
 @check("mps-fallback-late", "PYTORCH_ENABLE_MPS_FALLBACK was not changed after torch was imported in this process",
@@ -130,7 +128,7 @@ def mps_fallback_late(facts):
     if not process.get("initial_environment_known") and now is None:
         yield ok("%s is not set in this process" % VARIABLE)
         return
-    # torch read the variable when it loaded; a later change only shows after a restart (knowledge.md #1).
+    # torch read the variable when it loaded; a later change only shows after a restart (MPSFallback.mm).
     yield warning(
         "%s is %s now but torch was already imported: it takes effect only after a restart" % (
             VARIABLE, "unset" if now is None else repr(now)),

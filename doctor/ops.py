@@ -2,7 +2,8 @@
 child, and classify every op from what the child measured.
 
 Classes: ``native`` (runs on the device and matches the CPU reference), ``fallback`` (matches, but only
-because the MPS fallback ran it on the CPU), ``unsupported`` (NotImplementedError), ``dtype-unsupported``,
+because the MPS fallback ran it on the CPU), ``unsupported`` (no kernel for the op on the device: the
+NotImplementedError the MPS fallback covers), ``dtype-unsupported`` (a dtype or input type the kernel rejects),
 ``wrong`` (outside the tolerance), ``error`` (another exception), ``crashed`` (the child died in it),
 ``timeout`` (it hung). A crashing op costs one extra child start; the ops after it still run.
 """
@@ -35,9 +36,29 @@ OP_TIMEOUT_S = 30.0
 # faulthandler.dump_traceback_later(exit=True) prints this before it ends a hung child.
 _CATALOG = {op.name: op for op in CATALOG}
 _WATCHDOG = re.compile(r"^Timeout \(\d+:\d\d:\d\d", re.MULTILINE)
-# Errors that name a dtype the device lacks, e.g. MPS's "Cannot convert a MPS Tensor to float64 dtype"
-# (knowledge.md #5) or a kernel's "not implemented for 'Half'".
-_DTYPE_WORDS = re.compile(r"float64|double|dtype|not implemented for '(Half|BFloat16|Double|Float)'", re.IGNORECASE)
+# Errors that name a dtype the device lacks, e.g. MPS's "TypeError: Cannot convert a MPS Tensor to float64 dtype",
+# a kernel's "RuntimeError: "eq_cpu" not implemented for 'ComplexHalf'", or a kernel rejecting an input type,
+# "NotImplementedError: log_softmax for complex is not supported for MPS" (all quoted in the installed
+# torch/testing/_internal/common_methods_invocations.py).
+_DTYPE_WORDS = re.compile(r"float64|double|dtype|not implemented for '(Half|BFloat16|Double|Float)'"
+                          r"|\bfor '?(bool|complex\w*|u?int\d*|long|short|byte|half|bfloat16|float\d*)'?\b",
+                          re.IGNORECASE)
+# The only NotImplementedError that means "no kernel for this op on this device", which the MPS fallback
+# covers: "The operator 'aten::X' is not currently implemented for the MPS device" (aten/src/ATen/mps/
+# MPSFallback.mm; quoted in torch/testing/_internal/common_methods_invocations.py), and the dispatcher's
+# "Could not run 'aten::X' with arguments from the 'Y' backend" (c10/core/impl/OperatorEntry.cpp). A kernel
+# that raises NotImplementedError for an input it rejects is not a missing op: the fallback cannot help.
+_MISSING_OP = re.compile(r"is not currently implemented for the MPS device"
+                         r"|Could not run 'aten::[^']+' with arguments from the '[\w ]+' backend")
+
+
+def _exception_class(exception: Mapping[str, Any]) -> str:
+    kind, message = exception.get("type"), exception.get("message") or ""
+    if kind == "NotImplementedError" and _MISSING_OP.search(message):
+        return UNSUPPORTED
+    if kind in ("NotImplementedError", "TypeError", "RuntimeError") and _DTYPE_WORDS.search(message):
+        return DTYPE_UNSUPPORTED
+    return ERROR
 
 
 def classify(record: Mapping[str, Any]) -> str:
@@ -48,11 +69,7 @@ def classify(record: Mapping[str, Any]) -> str:
         return ERROR
     exception = record.get("exception")
     if exception:
-        if exception.get("type") == "NotImplementedError":
-            return UNSUPPORTED
-        if exception.get("type") in ("TypeError", "RuntimeError") and _DTYPE_WORDS.search(exception.get("message", "")):
-            return DTYPE_UNSUPPORTED
-        return ERROR
+        return _exception_class(exception)
     if record.get("within_tolerance") is False or record.get("mismatch"):
         return WRONG
     if record.get("fallback_warnings"):

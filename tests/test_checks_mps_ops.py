@@ -6,7 +6,7 @@ import pytest
 
 from checkrun import APPLE_ARM64, build, commands, one, words
 from doctor.probes.runner import skipped_outcome
-from factories import op_record, failed_outcome
+from factories import failed_outcome, ok_outcome, op_record
 
 VARIABLE = "PYTORCH_ENABLE_MPS_FALLBACK"
 SOLVE_WHY = "fastai aug_transforms warp (find_coeffs)"
@@ -56,18 +56,89 @@ def test_mps_fallback_needs_the_ops_probe(keywords):
     assert "ops probe" in finding.title
 
 
-@pytest.mark.parametrize("fallback, state", [(None, "is not set"), ("0", "is '0'")], ids=["unset", "zero"])
-def test_a_missing_op_without_the_fallback_is_an_error_with_the_automatic_fix(fallback, state):
-    facts = on_mps([missing("linalg.solve"), native("conv2d")], fallback=fallback)
+def test_a_missing_op_without_the_fallback_is_an_error_with_the_automatic_fix():
+    facts = on_mps([missing("linalg.solve"), native("conv2d")])
     finding = one("mps-fallback", facts)
     assert finding.status == "error"
-    assert finding.title == ("1 lesson op is missing on MPS and %s %s: lesson 1's %s will fail with "
-                             "NotImplementedError" % (VARIABLE, state, SOLVE_WHY))
+    assert finding.title == ("1 lesson op is missing on MPS and %s is not set: lesson 1's %s will fail with "
+                             "NotImplementedError" % (VARIABLE, SOLVE_WHY))
     assert finding.fix.automatic == "mps-fallback"
     assert "dl-doctor fix --yes" in commands(finding)
     assert "export %s=1" % VARIABLE in commands(finding)
     assert "before torch is imported" in finding.fix.text
     assert "linalg.solve: " + NOT_IMPLEMENTED in finding.detail
+
+
+PREFIX = "/opt/course"
+STATE = PREFIX + "/conda-meta/state"
+ACTIVATE = PREFIX + "/etc/conda/activate.d/course.sh"
+ZSHRC = "/home/learner/.zshrc"
+KERNEL = "/home/learner/Library/Jupyter/kernels/course/kernel.json"
+
+
+def preset(kind, path, value="0", line=None):
+    return {"notebook": {"fallback_presets": [{"kind": kind, "path": path, "line": line, "value": value}]}}
+
+
+def kernelspec(fallback=None, no_site=False, prefix=PREFIX):
+    return {"notebook": {"kernelspecs": [{"name": "course", "path": KERNEL, "display_name": "Course",
+                                          "argv0": prefix + "/bin/python", "prefix": prefix, "env": [],
+                                          "fallback_variable": fallback, "no_site": no_site, "error": None}]}}
+
+
+def with_notebook(facts_layers, notebook):
+    """Facts whose notebook probe answered ``notebook`` (its other fields empty)."""
+    answer = {"prefix": PREFIX, "kernelspecs": [], "fallback_presets": []}
+    answer.update(notebook)
+    return build(*facts_layers, outcomes={"notebook": ok_outcome("notebook", answer)})
+
+
+def mps_layers(fallback):
+    return [APPLE_ARM64, {"python": {"prefix": PREFIX}},
+            {"ops": {"device": "mps", "torch": "2.14.1", "fallback_variable": fallback,
+                     "ops": [missing("linalg.solve"), native("conv2d")]}}]
+
+
+# (id, value the ops child saw, notebook answer, where (in title and detail), words of the change, command)
+PRESET_CASES = [
+    ("conda-env-vars", "0", preset("conda-env-vars", STATE)["notebook"], "conda env vars of /opt/course",
+     "conda deactivate", "conda env config vars set %s=1 -p /opt/course" % VARIABLE),
+    ("conda-activate-script", "0", preset("conda-activate-script", ACTIVATE, line=3)["notebook"],
+     "the conda activation script %s:3" % ACTIVATE, "change that line to `export %s=1`" % VARIABLE, None),
+    ("shell-profile", "0", preset("shell-profile", ZSHRC, line=12)["notebook"], "the shell profile %s:12" % ZSHRC,
+     "open a new terminal", None),
+    ("unknown-origin", "0", {}, "the environment this Python started with", "a shell profile", None),
+    # The terminal has nothing set, but the notebook kernel gets a 0 from its kernelspec.
+    ("kernelspec-env", None, kernelspec(fallback="0")["notebook"], "kernelspec course (%s)" % KERNEL,
+     "set \"%s\": \"1\" in its \"env\"" % VARIABLE, None),
+    ("kernelspec-no-site", None, kernelspec(no_site=True)["notebook"], "-S in the argv of kernelspec course",
+     "remove -S", None),
+]
+
+
+@pytest.mark.parametrize("seen, notebook, where, change, command", [case[1:] for case in PRESET_CASES],
+                         ids=[case[0] for case in PRESET_CASES])
+def test_a_fallback_kept_off_before_python_starts_gets_no_automatic_fix_but_where_to_change_it(
+        seen, notebook, where, change, command):
+    finding = one("mps-fallback", with_notebook(mps_layers(seen), notebook))
+    assert finding.status == "error"
+    assert finding.fix.automatic is None  # the .pth hook uses setdefault and needs site: it would not work
+    assert "dl-doctor fix --yes" not in commands(finding)
+    assert where in finding.detail and where in finding.fix.text
+    assert change in finding.fix.text
+    if seen is not None:
+        assert "is '0' (set by %s" % where in finding.title
+    if command:
+        assert command in commands(finding)
+
+
+@pytest.mark.parametrize("notebook", [
+    preset("shell-profile", ZSHRC, value="1")["notebook"],        # a profile that turns it on is no obstacle
+    kernelspec(fallback="0", prefix="/opt/other")["notebook"],     # another environment's kernel
+], ids=["profile-sets-1", "other-environment-kernel"])
+def test_presets_that_do_not_keep_this_environment_off_leave_the_automatic_fix(notebook):
+    finding = one("mps-fallback", with_notebook(mps_layers(None), notebook))
+    assert finding.fix.automatic == "mps-fallback"
 
 
 def test_several_missing_ops_are_counted_and_each_listed():

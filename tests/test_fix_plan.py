@@ -15,7 +15,7 @@ from doctor.fixes import AppliedWrite, FixRefused, Journal, apply_plan
 from doctor.fixes.mps_fallback import CONTENT, FILE_NAME, plan_mps_fallback
 from doctor.fixes.workflow import propose
 from doctor.report import diagnose
-from factories import op_record, failed_outcome, make_facts
+from factories import failed_outcome, make_facts, ok_outcome, op_record
 
 VARIABLE = "PYTORCH_ENABLE_MPS_FALLBACK"
 ODD_BYTES = b"\x00\xff\r\nimport sys\r\n\xfe not utf-8 \x80\n"
@@ -113,6 +113,39 @@ def test_the_plan_is_refused_where_the_environment_is_not_the_learners_to_change
         plan_mps_fallback(facts)
     assert reason in str(refused.value)
     assert list(site_packages.iterdir()) == []
+
+
+def _notebook(prefix, presets=(), kernelspecs=()):
+    return {"notebook": ok_outcome("notebook", {"prefix": str(prefix), "fallback_presets": list(presets),
+                                                "kernelspecs": list(kernelspecs)})}
+
+
+@pytest.mark.parametrize("case, reason", [
+    ("conda-env-vars", "conda env config vars set PYTORCH_ENABLE_MPS_FALLBACK=1 -p "),
+    ("kernelspec-argv-S", "remove -S from its \"argv\""),
+    ("kernelspec-env-0", "set \"PYTORCH_ENABLE_MPS_FALLBACK\": \"1\" in its \"env\""),
+], ids=["conda-env-vars", "kernelspec-argv-S", "kernelspec-env-0"])
+def test_the_plan_is_refused_where_a_start_up_hook_cannot_win(env, case, reason):
+    # The hook uses os.environ.setdefault and runs only when site does: a preset 0 or python -S defeats it.
+    prefix, site_packages = env
+    spec = {"name": "course", "path": str(prefix / "kernel.json"), "prefix": str(prefix),
+            "fallback_variable": "0" if case == "kernelspec-env-0" else None, "no_site": case == "kernelspec-argv-S"}
+    presets = [{"kind": "conda-env-vars", "path": str(prefix / "conda-meta" / "state"), "line": None, "value": "0"}]
+    outcomes = _notebook(prefix, presets=presets if case == "conda-env-vars" else (),
+                         kernelspecs=[spec] if case.startswith("kernelspec") else ())
+    facts = build(APPLE_ARM64, {"python": {"prefix": str(prefix), "site_packages": [str(site_packages)]}},
+                  outcomes=outcomes)
+    with pytest.raises(FixRefused) as refused:
+        plan_mps_fallback(facts)
+    assert reason in str(refused.value)
+    assert list(site_packages.iterdir()) == []
+
+
+def test_the_plan_is_refused_when_the_environment_already_holds_a_0(env):
+    prefix, site_packages = env
+    facts = mac_facts(prefix, [site_packages], python=environment(PYTORCH_ENABLE_MPS_FALLBACK="0")["python"])
+    with pytest.raises(FixRefused, match="the environment this Python started with"):
+        plan_mps_fallback(facts)
 
 
 def test_the_plan_is_refused_when_the_python_probe_did_not_answer(env):

@@ -12,7 +12,12 @@ from doctor.probes.runner import ProbeOutcome
 MISSING_ON_MPS = ("The operator 'aten::_linalg_solve_ex.result' is not currently implemented for the MPS device. "
                   "If you want this op to be added in priority during the prototype phase of this feature, please "
                   "comment on https://github.com/pytorch/pytorch/issues/77764.")
-# knowledge.md #5: MPS has no float64.
+# The text of torch 2.5 and later (torch/testing/_internal/common_methods_invocations.py quotes it).
+MISSING_ON_MPS_NOW = ("The operator 'aten::_linalg_solve_ex.result' is not currently implemented for the MPS device. "
+                      "If you want this op to be considered for addition please comment on "
+                      "https://github.com/pytorch/pytorch/issues/141287 and mention use-case, that resulted in "
+                      "missing op as well as commit hash")
+# MPS has no float64 (quoted in torch/testing/_internal/common_methods_invocations.py).
 NO_FLOAT64 = ("Cannot convert a MPS Tensor to float64 dtype as the MPS framework doesn't support float64. "
               "Please use float32 instead.")
 FALLBACK_WARNING = ("The operator 'aten::_linalg_solve_ex.result' is not currently supported on the MPS backend and "
@@ -50,8 +55,21 @@ CASES = [
      NATIVE, "ran; not compared (RuntimeError: sparse tensors do not have strides)"),
     ("not-implemented", raised("NotImplementedError", MISSING_ON_MPS), UNSUPPORTED,
      "NotImplementedError: " + MISSING_ON_MPS),
+    ("missing-op-current-text", raised("NotImplementedError", MISSING_ON_MPS_NOW), UNSUPPORTED,
+     ("NotImplementedError", "aten::_linalg_solve_ex.result")),
+    ("missing-kernel-on-a-backend", raised("NotImplementedError", "Could not run 'aten::_foreach_add_.List' with "
+                                                                  "arguments from the 'XPU' backend."),
+     UNSUPPORTED, ("NotImplementedError", "'XPU' backend")),
+    # An MPS kernel rejecting an input is not a missing op: the fallback cannot help it.
+    ("mps-kernel-rejects-bool", raised("NotImplementedError", "log_softmax for bool is not supported for MPS"),
+     DTYPE_UNSUPPORTED, "NotImplementedError: log_softmax for bool is not supported for MPS"),
+    ("mps-kernel-rejects-complex", raised("NotImplementedError", "log_softmax for complex is not supported for MPS"),
+     DTYPE_UNSUPPORTED, ("log_softmax for complex",)),
     ("not-implemented-naming-a-dtype", raised("NotImplementedError", "aten::foo not implemented for 'Half'"),
-     UNSUPPORTED, "NotImplementedError: aten::foo not implemented for 'Half'"),
+     DTYPE_UNSUPPORTED, "NotImplementedError: aten::foo not implemented for 'Half'"),
+    ("not-implemented-for-another-reason", raised("NotImplementedError", "MPS does not support cumsum op with "
+                                                                        "sparse inputs"),
+     ERROR, ("NotImplementedError", "sparse inputs")),
     ("mps-float64", raised("TypeError", NO_FLOAT64), DTYPE_UNSUPPORTED, "TypeError: " + NO_FLOAT64),
     ("half-kernel-missing", raised("RuntimeError", "\"addmm_impl_cpu_\" not implemented for 'Half'"),
      DTYPE_UNSUPPORTED, "RuntimeError: \"addmm_impl_cpu_\" not implemented for 'Half'"),

@@ -1,6 +1,7 @@
 # Probe "notebook": what a notebook kernel of this interpreter would live with: the python and pip on
 # PATH and which environments they belong to, the Jupyter kernelspecs, the running Jupyter servers, the
-# widget front-end extensions in every Jupyter data folder, and the markers of VS Code, Colab and Kaggle.
+# widget front-end extensions in every Jupyter data folder, the markers of VS Code, Colab and Kaggle, and
+# where PYTORCH_ENABLE_MPS_FALLBACK is set before Python starts (conda env vars, activate.d, shell profiles).
 import glob
 import json
 import os
@@ -17,6 +18,12 @@ FRONT_END_MARKERS = (
 )
 LAB_MANAGER = os.path.join("labextensions", "@jupyter-widgets", "jupyterlab-manager", "package.json")
 CLASSIC_WIDGETS = os.path.join("nbextensions", "jupyter-js-widgets")
+FALLBACK_VARIABLE = "PYTORCH_ENABLE_MPS_FALLBACK"
+# export X=0, X=0, setenv X 0 (csh), set -gx X 0 (fish).
+FALLBACK_ASSIGNMENT = re.compile(r"(?<![$\w])PYTORCH_ENABLE_MPS_FALLBACK(?:=|\s+)[\"']?([^\"'\s;]+)")
+SHELL_PROFILES = (".zshenv", ".zprofile", ".zshrc", ".bash_profile", ".bashrc", ".profile",
+                  os.path.join(".config", "fish", "config.fish"))
+JUPYTER_MODULES = ("jupyter_core", "ipykernel", "jupyterlab", "notebook")
 
 
 def _run(command):
@@ -126,11 +133,81 @@ def _kernelspecs(data_dirs):
             except (OSError, ValueError) as exc:
                 specs.append({"name": name, "path": path, "error": str(exc)})
                 continue
-            argv0 = (spec.get("argv") or [None])[0]
+            argv = spec.get("argv") or [None]
+            env = spec.get("env") or {}
             specs.append({"name": name, "path": path, "display_name": spec.get("display_name"),
-                          "argv0": argv0, "prefix": _prefix_of_python(argv0) if argv0 and argv0 != "python" else None,
-                          "env": sorted((spec.get("env") or {}).keys()), "error": None})
+                          "argv0": argv[0], "prefix": _prefix_of_python(argv[0]) if argv[0] and argv[0] != "python"
+                          else None, "env": sorted(env.keys()), "fallback_variable": env.get(FALLBACK_VARIABLE),
+                          "no_site": _no_site(argv[1:]), "error": None})
     return specs
+
+
+def _no_site(arguments):
+    """Whether interpreter options before the script or -m/-c include -S (alone or grouped, as in -IS)."""
+    takes_value = False
+    for argument in arguments:
+        if takes_value:
+            takes_value = False
+            continue
+        if not isinstance(argument, str) or not argument.startswith("-") or argument.startswith("--"):
+            return False
+        for position, letter in enumerate(argument[1:], 1):
+            if letter == "S":
+                return True
+            if letter in "mc":
+                return False
+            if letter in "WX":
+                # -W and -X take the rest of the word, or else the next word, as their value.
+                takes_value = position == len(argument) - 1
+                break
+    return False
+
+
+def _assignment(line):
+    """The value a shell line gives the variable (export/setenv/fish set), or None."""
+    if line.lstrip().startswith("#"):
+        return None
+    found = FALLBACK_ASSIGNMENT.search(line)
+    return found.group(1) if found else None
+
+
+def _assignments_in(path, kind):
+    try:
+        with open(path, "rb") as handle:
+            lines = handle.read().decode("utf-8", "replace").splitlines()
+    except (OSError, ValueError):
+        return []
+    found = []
+    for number, line in enumerate(lines, 1):
+        value = _assignment(line)
+        if value is not None:
+            found.append({"kind": kind, "path": path, "line": number, "value": value})
+    return found
+
+
+def _conda_env_vars(prefix):
+    # `conda env config vars set` writes {"env_vars": {...}} to conda-meta/state; conda activate exports them.
+    path = os.path.join(prefix, "conda-meta", "state")
+    try:
+        with open(path) as handle:
+            variables = json.load(handle).get("env_vars") or {}
+    except (OSError, ValueError, AttributeError):
+        return []
+    if FALLBACK_VARIABLE not in variables:
+        return []
+    return [{"kind": "conda-env-vars", "path": path, "line": None, "value": str(variables[FALLBACK_VARIABLE])}]
+
+
+def _fallback_presets():
+    """Every place that sets PYTORCH_ENABLE_MPS_FALLBACK before Python starts: this environment's conda env vars
+    and activate.d scripts, and the shell profiles in the home folder."""
+    found = _conda_env_vars(sys.prefix)
+    for path in sorted(glob.glob(os.path.join(sys.prefix, "etc", "conda", "activate.d", "*"))):
+        found += _assignments_in(path, "conda-activate-script")
+    home = os.path.expanduser("~")
+    for name in SHELL_PROFILES:
+        found += _assignments_in(os.path.join(home, name), "shell-profile")
+    return found
 
 
 def _widget_frontends(data_dirs):
@@ -149,6 +226,29 @@ def _widget_frontends(data_dirs):
     return found
 
 
+def _jupyter_on_path():
+    path = shutil.which("jupyter")
+    if path is None:
+        return {"path": None, "prefix": None}
+    folder = os.path.dirname(os.path.abspath(path))
+    parent = os.path.dirname(folder)
+    # A console script lives in its environment's bin (Scripts on Windows).
+    return {"path": path, "prefix": parent if os.path.basename(folder) in ("bin", "Scripts") else None}
+
+
+def _jupyter_modules():
+    """Which of Jupyter's parts this interpreter can import (found, not imported): with ipykernel and a
+    front end here, the front end's own kernel runs this interpreter."""
+    import importlib.util
+    found = {}
+    for name in JUPYTER_MODULES:
+        try:
+            found[name] = importlib.util.find_spec(name) is not None
+        except Exception:
+            found[name] = False
+    return found
+
+
 def collect(arguments):
     servers = _running_servers()
     data_dirs = _jupyter_data_dirs()
@@ -162,11 +262,14 @@ def collect(arguments):
         "pip_on_path": _pip_on_path(),
         "data_dirs": searched,
         "kernelspecs": _kernelspecs(data_dirs),
+        "jupyter_on_path": _jupyter_on_path(),
+        "jupyter_modules": _jupyter_modules(),
         "servers": servers,
         "widget_frontends": _widget_frontends(searched),
         "front_end_markers": [name for name, variables in FRONT_END_MARKERS
                               if any(v in os.environ for v in variables)],
         "colab_importable": _colab(),
+        "fallback_presets": _fallback_presets(),
     }
 
 
