@@ -58,12 +58,34 @@ def real_check(tmp_path_factory):
 
 
 def make_venv(folder: Path, system_site_packages: bool = False) -> Path:
-    """A real virtual environment without pip (instant), empty or seeing this interpreter's packages;
-    returns its interpreter."""
-    options = ["--system-site-packages"] if system_site_packages else []
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", *options, str(folder)], check=True, timeout=120)
+    """A real virtual environment without pip (instant); returns its interpreter.
+
+    With ``system_site_packages`` it sees the packages of the environment the tests run in. ``venv
+    --system-site-packages`` cannot give that: made from a virtualenv's interpreter, it sees the *base*
+    interpreter's packages instead, so a newcomer running the suite in a fresh venv lost torch. A ``.pth`` line
+    in the child's site-packages adds this environment's site-packages folders, their own ``.pth`` files
+    (editable installs) included."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(folder)], check=True, timeout=120)
     python = folder / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    if system_site_packages:
+        (site_packages(python) / "_running_environment.pth").write_text(_pth_adding(running_site_packages()))
     return python
+
+
+def running_site_packages():
+    """The site-packages folders of the interpreter running the tests, as ``site`` set them up."""
+    import site
+
+    folders = list(site.getsitepackages())
+    if site.ENABLE_USER_SITE and os.path.isdir(site.getusersitepackages()):
+        folders.append(site.getusersitepackages())
+    return folders
+
+
+def _pth_adding(folders):
+    """A ``.pth`` file whose one import line runs ``site.addsitedir`` on each folder (a plain path line would
+    skip the ``.pth`` files inside them)."""
+    return "import site; list(map(site.addsitedir, %r))\n" % (list(folders),)
 
 
 def site_packages(python: Path) -> Path:
