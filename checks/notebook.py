@@ -1,9 +1,9 @@
-"""Notebook kernels: whether `pip` and the kernelspecs reach this interpreter's environment, how DataLoader
-workers start here, and which front end shows the notebook (knowledge.md #27, #29, #31)."""
+"""Notebook kernels: whether `pip` installs into this interpreter's environment and a notebook can run it, how
+DataLoader workers start here, and which front end shows the notebook (knowledge.md #27, #29, #31)."""
 
 import os
 
-from checks.commands import target_python
+from checks.commands import pip_install, quote, target_python
 from doctor.findings import fix, info, ok, skipped, warning
 from doctor.registry import check
 
@@ -16,42 +16,97 @@ def _site_of(facts):
     return (facts.data("python") or {}).get("site_packages") or []
 
 
-@check("kernel-interpreter", "pip on PATH and the Jupyter kernelspecs reach this interpreter's environment",
-       needs=("notebook", "python"))
-def kernel_interpreter(facts):
-    notebook = facts.data("notebook")
+def _jupyter_here(facts, notebook):
+    """Which of Jupyter's parts this interpreter has: the probe's answer, or the installed distributions for
+    facts saved before the probe asked."""
+    modules = notebook.get("jupyter_modules")
+    if modules is not None:
+        return {name for name, found in modules.items() if found}
+    return {name for name in ("jupyter_core", "ipykernel", "jupyterlab", "notebook")
+            if facts.distribution(name) is not None}
+
+
+def _ways_in(facts, notebook):
+    """How a notebook reaches this interpreter: a kernelspec whose argv[0] runs it, or ipykernel's built-in
+    kernel of a Jupyter installed here (a server started from here runs its "python" kernel with its own
+    interpreter); VS Code starts an interpreter that has ipykernel itself, and Colab and Kaggle run the notebook on
+    this very interpreter."""
     prefix = notebook["prefix"]
-    python = target_python(facts)
+    here = _jupyter_here(facts, notebook)
+    ways = ["kernel %r" % spec["name"] for spec in notebook.get("kernelspecs") or []
+            if _same(prefix, spec.get("prefix"))]
+    if "ipykernel" in here and here & {"jupyterlab", "notebook"}:
+        ways.append("Jupyter%s installed here" % ("Lab" if "jupyterlab" in here else " Notebook"))
+    markers = set(notebook.get("front_end_markers") or [])
+    if "vscode" in markers and "ipykernel" in here:
+        ways.append("VS Code")
+    if markers & {"colab", "kaggle"} or notebook.get("colab_importable"):
+        ways.append("the hosted notebook")
+    return ways
+
+
+def _pip_problem(facts, notebook):
+    prefix = notebook["prefix"]
     pip = notebook["pip_on_path"]
-    problems, notes = [], []
     pip_prefix_matches = _same(prefix, pip.get("prefix")) or (
         pip.get("site") is not None and any(_same(pip["site"], site) for site in _site_of(facts)))
     if pip.get("path") and not pip_prefix_matches and (pip.get("prefix") or pip.get("site")):
-        problems.append("`pip` on PATH (%s) installs into %s, not into %s" % (
-            pip["path"], pip.get("prefix") or pip.get("site"), prefix))
-    on_path = notebook.get("python_on_path") or {}
-    if on_path.get("prefix") and not _same(prefix, on_path["prefix"]):
-        notes.append("`python` on PATH (%s) is %s: `python -m pip install` in a terminal goes there" % (
-            on_path.get("path"), on_path["prefix"]))
-    specs = notebook.get("kernelspecs") or []
-    # argv[0] "python" means "the server's own interpreter" (ipykernel's built-in spec).
-    mine = [s for s in specs if _same(prefix, s.get("prefix"))]
-    elsewhere = [s for s in specs if s.get("prefix") and not _same(prefix, s.get("prefix"))]
-    notes += ["kernel %r runs %s" % (s["name"], s.get("argv0")) for s in specs]
-    has_ipykernel = facts.distribution("ipykernel") is not None
-    if specs and not mine and has_ipykernel and elsewhere and not any(s.get("argv0") == "python" for s in specs):
-        problems.append("no Jupyter kernelspec runs this interpreter; the notebook's kernel is another Python")
-    detail = "\n".join(problems + notes)
+        return "`pip` on PATH (%s) installs into %s, not into %s" % (
+            pip["path"], pip.get("prefix") or pip.get("site"), prefix)
+    return None
+
+
+def _notes(notebook):
+    prefix = notebook["prefix"]
+    notes = []
+    for tool, consequence in (("python", "`python -m pip install` in a terminal goes there"),
+                              ("jupyter", "`jupyter lab` in a terminal starts that environment's Jupyter")):
+        on_path = notebook.get("%s_on_path" % tool) or {}
+        if on_path.get("prefix") and not _same(prefix, on_path["prefix"]):
+            notes.append("`%s` on PATH (%s) is %s: %s" % (tool, on_path.get("path"), on_path["prefix"], consequence))
+    return notes + ["kernel %r runs %s" % (s["name"], s.get("argv0")) for s in notebook.get("kernelspecs") or []]
+
+
+def _missing_parts(here):
+    """What this interpreter lacks to start a notebook itself: a front end and ipykernel."""
+    missing = [] if here & {"jupyterlab", "notebook"} else ["jupyterlab"]
+    return missing + ([] if "ipykernel" in here else ["ipykernel"])
+
+
+def _kernel_fix(facts, pip_problem, missing):
+    """Commands spelled for this interpreter: its own pip (when the pip on PATH installs elsewhere), Jupyter's
+    missing parts (when no notebook reaches it), and a kernelspec, so that any Jupyter here offers it."""
+    python = target_python(facts)
+    texts, commands = [], []
+    if pip_problem:
+        texts.append("Install with this interpreter's pip (in a notebook: %pip install NAME, which always targets "
+                     "the kernel).")
+        commands.append("%s -m pip install NAME" % python)
+    if missing:
+        texts.append("Give this interpreter Jupyter (start it with %s -m jupyter lab)." % quote(facts, python))
+        commands.append(pip_install(facts, *missing))
+    texts.append("Register it as a kernel, so that every Jupyter on this machine offers it:")
+    commands.append("%s -m ipykernel install --user --name course --display-name %s"
+                    % (quote(facts, python), quote(facts, "Python (course)")))
+    return fix(" ".join(texts), *commands)
+
+
+@check("kernel-interpreter", "pip on PATH installs into this interpreter's environment and a notebook can run it",
+       needs=("notebook", "python"))
+def kernel_interpreter(facts):
+    notebook = facts.data("notebook")
+    ways = _ways_in(facts, notebook)
+    pip_problem = _pip_problem(facts, notebook)
+    problems = [pip_problem] if pip_problem else []
+    missing = [] if ways else _missing_parts(_jupyter_here(facts, notebook))
+    if missing:
+        problems.append("no Jupyter reaches this interpreter: no kernelspec runs it and %s %s not installed here"
+                        % (" and ".join(missing), "is" if len(missing) == 1 else "are"))
+    detail = "\n".join(problems + _notes(notebook))
     if problems:
-        yield warning(
-            problems[0],
-            detail=detail,
-            fix=fix("Install with this interpreter's pip (in a notebook: %pip install NAME, which always targets "
-                    "the kernel), and register it as a kernel:", "%s -m pip install NAME" % python,
-                    "%s -m ipykernel install --user --name course --display-name 'Python (course)'" % python),
-        )
+        yield warning(problems[0], detail=detail, fix=_kernel_fix(facts, pip_problem, missing))
         return
-    yield ok("pip and the kernelspecs reach %s" % prefix, detail=detail)
+    yield ok("pip and Jupyter reach %s (%s)" % (notebook["prefix"], ", ".join(ways)), detail=detail)
 
 
 @check("dataloader-workers", "DataLoader workers can use functions defined in the notebook", needs=("python",))

@@ -23,8 +23,10 @@ BUILTIN_SPEC = {"name": "python3", "path": "/usr/share/jupyter/kernels/python3/k
 BROKEN_SPEC = {"name": "broken", "path": "/usr/share/jupyter/kernels/broken/kernel.json",
                "error": "Expecting value: line 1 column 1 (char 0)"}
 SERVER = {"pid": 31337, "version": "2.14.2", "root_dir": "/home/learner", "prefix": "/opt/course"}
-NO_SPEC_RUNS_ME = "no Jupyter kernelspec runs this interpreter"
+NOTHING_REACHES = "no Jupyter reaches this interpreter"
 WITH_IPYKERNEL = {"ipykernel": "6.29.5"}
+NO_JUPYTER = {"jupyter_core": False, "ipykernel": False, "jupyterlab": False, "notebook": False}
+KERNEL_ONLY = dict(NO_JUPYTER, jupyter_core=True, ipykernel=True)
 
 
 def lab(version, folder=COURSE_DATA):
@@ -36,14 +38,16 @@ def nbextension(folder=COURSE_DATA):
 
 
 def notebook_answer(**changes):
-    """The notebook probe's answer on the healthy course machine: pip and a kernelspec of this env, the
-    widgets 8 front end in the env's data folder, no server and no front-end markers."""
+    """The notebook probe's answer on the healthy course machine: pip, JupyterLab and a kernelspec of this env,
+    the widgets 8 front end in the env's data folder, no server and no front-end markers."""
     answer = {
         "prefix": "/opt/course",
         "python_on_path": {"path": PYTHON, "prefix": "/opt/course"},
         "pip_on_path": {"path": "/opt/course/bin/pip", "prefix": "/opt/course", "site": None},
         "data_dirs": [USER_DATA, COURSE_DATA, "/usr/local/share/jupyter", "/usr/share/jupyter"],
         "kernelspecs": [dict(MY_SPEC)],
+        "jupyter_on_path": {"path": "/opt/course/bin/jupyter", "prefix": "/opt/course"},
+        "jupyter_modules": {"jupyter_core": True, "ipykernel": True, "jupyterlab": True, "notebook": False},
         "servers": [],
         "widget_frontends": [lab("5.0.13")],
         "front_end_markers": [],
@@ -80,7 +84,8 @@ def table(cases):
 
 # (id, notebook answer changes or False for no probe, make_facts keywords, status, words present, words absent)
 KERNEL_CASES = [
-    ("pip-same-prefix", {}, {}, "ok", ["pip and the kernelspecs reach /opt/course"], ["installs into"]),
+    ("pip-same-prefix", {}, {}, "ok",
+     ["pip and Jupyter reach /opt/course (kernel 'course', JupyterLab installed here)"], ["installs into"]),
     ("pip-of-another-env", {"pip_on_path": OTHER_PIP}, {}, "warning",
      ["`pip` on PATH (/usr/bin/pip) installs into /usr, not into /opt/course"], []),
     ("pip-site-matches-this-env", {"pip_on_path": {"path": "/opt/course/bin/pip", "prefix": None, "site": SITE}}, {},
@@ -92,20 +97,40 @@ KERNEL_CASES = [
      ["reach /opt/course"], ["installs into"]),
     ("pip-of-unknown-env", {"pip_on_path": {"path": "/usr/local/bin/pip", "prefix": None, "site": None}}, {}, "ok",
      ["reach /opt/course"], ["installs into"]),
-    ("spec-of-this-env-among-others", {"kernelspecs": [OTHER_SPEC, MY_SPEC]}, {"distributions": WITH_IPYKERNEL},
-     "ok", ["kernel 'course' runs /opt/course/bin/python", "kernel 'base' runs /usr/bin/python3"], [NO_SPEC_RUNS_ME]),
-    ("only-other-env-specs-with-ipykernel", {"kernelspecs": [OTHER_SPEC]}, {"distributions": WITH_IPYKERNEL},
-     "warning", [NO_SPEC_RUNS_ME, "kernel 'base' runs /usr/bin/python3"], []),
-    ("builtin-python-spec-is-the-servers-interpreter", {"kernelspecs": [OTHER_SPEC, BUILTIN_SPEC]},
-     {"distributions": WITH_IPYKERNEL}, "ok", ["kernel 'python3' runs python"], [NO_SPEC_RUNS_ME]),
-    ("other-env-specs-without-ipykernel", {"kernelspecs": [OTHER_SPEC]}, {}, "ok", ["kernel 'base'"],
-     [NO_SPEC_RUNS_ME]),
-    ("no-kernelspecs-at-all", {"kernelspecs": []}, {"distributions": WITH_IPYKERNEL}, "ok", ["reach /opt/course"],
-     [NO_SPEC_RUNS_ME]),
-    ("unreadable-spec-only", {"kernelspecs": [BROKEN_SPEC]}, {"distributions": WITH_IPYKERNEL}, "ok",
-     ["reach /opt/course"], [NO_SPEC_RUNS_ME]),
-    ("pip-and-kernel-both-wrong", {"pip_on_path": OTHER_PIP, "kernelspecs": [OTHER_SPEC]},
-     {"distributions": WITH_IPYKERNEL}, "warning", ["installs into /usr", NO_SPEC_RUNS_ME], []),
+    ("spec-of-this-env-among-others", {"kernelspecs": [OTHER_SPEC, MY_SPEC], "jupyter_modules": NO_JUPYTER}, {},
+     "ok", ["reach /opt/course (kernel 'course')", "kernel 'course' runs /opt/course/bin/python",
+            "kernel 'base' runs /usr/bin/python3"], [NOTHING_REACHES]),
+    ("only-other-env-specs", {"kernelspecs": [OTHER_SPEC], "jupyter_modules": KERNEL_ONLY}, {}, "warning",
+     [NOTHING_REACHES + ": no kernelspec runs it and jupyterlab is not installed here",
+      "kernel 'base' runs /usr/bin/python3"], []),
+    ("builtin-spec-of-a-jupyter-installed-here", {"kernelspecs": [OTHER_SPEC, BUILTIN_SPEC]}, {}, "ok",
+     ["reach /opt/course (JupyterLab installed here)", "kernel 'python3' runs python"], [NOTHING_REACHES]),
+    ("builtin-spec-of-another-jupyter", {"kernelspecs": [OTHER_SPEC, BUILTIN_SPEC], "jupyter_modules": KERNEL_ONLY},
+     {}, "warning", [NOTHING_REACHES], []),
+    ("classic-notebook-installed-here", {"kernelspecs": [], "jupyter_modules": {"jupyterlab": False, "notebook": True}},
+     {}, "ok", ["reach /opt/course (Jupyter Notebook installed here)"], [NOTHING_REACHES]),
+    ("nothing-jupyter-anywhere", {"kernelspecs": [], "jupyter_modules": NO_JUPYTER}, {}, "warning",
+     [NOTHING_REACHES + ": no kernelspec runs it and jupyterlab and ipykernel are not installed here"], []),
+    ("jupyter-here-without-ipykernel", {"kernelspecs": [], "jupyter_modules": {"ipykernel": False}}, {}, "warning",
+     [NOTHING_REACHES + ": no kernelspec runs it and ipykernel is not installed here"], []),
+    ("unreadable-spec-only", {"kernelspecs": [BROKEN_SPEC], "jupyter_modules": NO_JUPYTER}, {}, "warning",
+     [NOTHING_REACHES], []),
+    ("vscode-starts-an-interpreter-with-ipykernel", {"kernelspecs": [], "jupyter_modules": KERNEL_ONLY,
+                                                     "front_end_markers": ["vscode"]}, {}, "ok",
+     ["reach /opt/course (VS Code)"], [NOTHING_REACHES]),
+    ("vscode-without-ipykernel", {"kernelspecs": [], "jupyter_modules": NO_JUPYTER, "front_end_markers": ["vscode"]},
+     {}, "warning", [NOTHING_REACHES], []),
+    ("colab-runs-the-notebook-here", {"kernelspecs": [], "jupyter_modules": NO_JUPYTER, "colab_importable": True}, {},
+     "ok", ["reach /opt/course (the hosted notebook)"], [NOTHING_REACHES]),
+    ("saved-facts-read-the-distributions", {"kernelspecs": [], "jupyter_modules": None},
+     {"distributions": {"ipykernel": "7.4.0", "jupyterlab": "4.6.0"}}, "ok", ["JupyterLab installed here"], []),
+    ("saved-facts-without-jupyter", {"kernelspecs": [], "jupyter_modules": None}, {"distributions": WITH_IPYKERNEL},
+     "warning", [NOTHING_REACHES + ": no kernelspec runs it and jupyterlab is not installed here"], []),
+    ("jupyter-on-path-of-another-env", {"jupyter_on_path": {"path": "/usr/bin/jupyter", "prefix": "/usr"}}, {}, "ok",
+     ["`jupyter` on PATH (/usr/bin/jupyter) is /usr: `jupyter lab` in a terminal starts that environment's"], []),
+    ("pip-and-kernel-both-wrong",
+     {"pip_on_path": OTHER_PIP, "kernelspecs": [OTHER_SPEC], "jupyter_modules": NO_JUPYTER}, {}, "warning",
+     ["installs into /usr", NOTHING_REACHES], []),
     ("notebook-probe-never-asked", False, {}, "skipped", ["notebook"], []),
     ("notebook-probe-crashed", False, {"outcomes": {"notebook": failed_outcome("notebook")}}, "skipped",
      ["notebook", "crashed"], []),
@@ -117,22 +142,28 @@ def test_kernel_interpreter(case):
     check_case("kernel-interpreter", case)
 
 
-@pytest.mark.parametrize("notebook", [{"pip_on_path": OTHER_PIP}, {"kernelspecs": [OTHER_SPEC]}],
-                         ids=["pip-of-another-env", "no-spec-of-this-env"])
-def test_kernel_interpreter_warning_fixes_with_this_interpreter(notebook):
-    finding = one("kernel-interpreter", facts_for(notebook, distributions=WITH_IPYKERNEL))
+REGISTER = PYTHON + " -m ipykernel install --user --name course --display-name 'Python (course)'"
+
+
+@pytest.mark.parametrize("notebook, fixes", [
+    ({"pip_on_path": OTHER_PIP}, [PYTHON + " -m pip install NAME", REGISTER]),
+    ({"kernelspecs": [OTHER_SPEC], "jupyter_modules": NO_JUPYTER},
+     [PYTHON + " -m pip install jupyterlab ipykernel", REGISTER]),
+    ({"kernelspecs": [], "jupyter_modules": KERNEL_ONLY}, [PYTHON + " -m pip install jupyterlab", REGISTER]),
+], ids=["pip-of-another-env", "nothing-reaches", "no-front-end-here"])
+def test_kernel_interpreter_warning_fixes_with_this_interpreter(notebook, fixes):
+    finding = one("kernel-interpreter", facts_for(notebook))
     assert finding.status == "warning"
-    assert "%pip install" in finding.fix.text
-    fixes = commands(finding)
-    assert PYTHON + " -m pip install NAME" in fixes
-    assert any(command.startswith(PYTHON + " -m ipykernel install --user --name course") for command in fixes)
+    assert list(commands(finding)) == fixes
 
 
 def test_kernel_interpreter_title_is_the_pip_problem_when_both_are_wrong():
-    finding = one("kernel-interpreter", facts_for({"pip_on_path": OTHER_PIP, "kernelspecs": [OTHER_SPEC]},
-                                                  distributions=WITH_IPYKERNEL))
+    finding = one("kernel-interpreter", facts_for({"pip_on_path": OTHER_PIP, "kernelspecs": [OTHER_SPEC],
+                                                   "jupyter_modules": NO_JUPYTER}))
     assert finding.title.startswith("`pip` on PATH")
-    assert NO_SPEC_RUNS_ME in finding.detail
+    assert NOTHING_REACHES in finding.detail
+    assert list(commands(finding)) == [PYTHON + " -m pip install NAME", PYTHON + " -m pip install jupyterlab ipykernel",
+                                       REGISTER]
 
 
 DATALOADER_CASES = [
