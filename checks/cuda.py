@@ -212,7 +212,7 @@ def cudnn(facts):
         return
     library_path = ((facts.data("python") or {}).get("environment_variables") or {}).get("LD_LIBRARY_PATH")
     if cuda.get("cudnn_error") or not cuda.get("cudnn_available"):
-        # A wrong libcudnn on LD_LIBRARY_PATH: "cuDNN version incompatibility" (knowledge.md #14).
+        # A wrong libcudnn on LD_LIBRARY_PATH: "cuDNN version incompatibility" (torch/backends/cudnn/__init__.py _init).
         yield error(
             "cuDNN does not load: %s" % (cuda.get("cudnn_error") or "torch.backends.cudnn.is_available() is False"),
             detail="LD_LIBRARY_PATH=%s" % (library_path or "(unset)"),

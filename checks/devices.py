@@ -11,7 +11,7 @@ from doctor.registry import check
 
 GET_STARTED = "https://pytorch.org/get-started/locally/"
 FREE_GPUS = "Kaggle and Google Colab give free GPU notebooks for the course."
-# MPS needs macOS 12.3 or newer ("The MPS backend is supported on MacOS 12.3+", knowledge.md #6); newer
+# MPS needs macOS 12.3 or newer ("The MPS backend is supported on MacOS 12.3+", torch's MPS notes); newer
 # torch releases raised the floor to 13.0 (pytorch#133141) and then 14.0.
 MPS_MINIMUM_MACOS = Version("12.3")
 MPS_CURRENT_MACOS = Version("14.0")
@@ -89,7 +89,7 @@ def torch_build(facts):
             yield ok("%s uses the AMD GPU" % described)
         else:
             yield error("%s but no AMD GPU is usable" % described,
-                        detail="Consumer RDNA cards need HSA_OVERRIDE_GFX_VERSION (knowledge.md #17).",
+                        detail="Consumer RDNA cards need HSA_OVERRIDE_GFX_VERSION.",
                         fix=fix("Check `rocminfo`; for consumer cards try HSA_OVERRIDE_GFX_VERSION=10.3.0 or 11.0.0."))
         return
     if build.flavour == "xpu":
@@ -138,7 +138,7 @@ def _apple_build(facts, described, torch, apple):
                     detail="Recent torch releases need macOS 13 or 14 for MPS. %s" % (mps.get("error") or ""),
                     fix=fix("Update macOS to 14 or newer, or install an older torch, or train on the CPU."))
     else:
-        # An OS new enough but no Metal device: sandboxed or headless processes (knowledge.md #7).
+        # An OS new enough but no Metal device: sandboxed or headless processes (pytorch#167679, #177819).
         yield error("MPS is built but unavailable on macOS %s: no Metal device is visible to this process" % macos,
                     detail=mps.get("error") or "",
                     fix=fix("Run Python from a normal login session (not sandboxed or over SSH without a GUI "
@@ -153,7 +153,7 @@ def apple_rosetta(facts):
         yield skipped("not a Mac")
         return
     machine = (facts.data("python") or {}).get("marker_environment", {}).get("platform_machine")
-    # sysctl.proc_translated is 1 for a process under Rosetta (knowledge.md #8).
+    # sysctl.proc_translated is 1 for a process under Rosetta (Apple, "About the Rosetta translation environment").
     if apple.get("rosetta_translated") or (machine == "x86_64" and apple.get("arm64_hardware")):
         yield error(
             "x86_64 Python running under Rosetta on an Apple chip: no MPS, and no torch after 2.2.2",

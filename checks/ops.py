@@ -40,7 +40,7 @@ def device_ops(facts):
         )
         return
     if dtype:
-        # MPS has no float64 and the fallback does not cover it (knowledge.md #5).
+        # MPS has no float64 and the fallback does not cover it (pytorch#122602).
         yield warning(
             "%d of %d lesson ops need a dtype %s lacks: %s" % (len(dtype), total, device,
                                                                ", ".join(r["op"] for r in dtype)),

@@ -1,6 +1,6 @@
 """checks/mps.py, the checks that read the op probe and the running process: mps-fallback (are the ops MPS
 lacks covered by PYTORCH_ENABLE_MPS_FALLBACK?) and mps-fallback-late (was the variable changed after torch
-was imported, when torch no longer reads it? knowledge.md #1)."""
+was imported, when torch no longer reads it? aten/src/ATen/mps/MPSFallback.mm)."""
 
 import pytest
 
@@ -202,7 +202,7 @@ def test_all_native_is_ok(fallback, title):
 
 @pytest.mark.parametrize("op_class", ["crashed", "wrong", "dtype-unsupported", "error"])
 def test_ops_the_fallback_cannot_help_are_left_to_device_ops_without_claiming_they_run(op_class):
-    # The fallback only rescues ops MPS lacks (knowledge.md #2); device-ops reports these, and mps-fallback
+    # The fallback only rescues ops MPS lacks (MPSFallback.mm registers it for missing MPS kernels); device-ops reports these, and mps-fallback
     # must not contradict it by saying every op runs natively.
     broken = op_record("bernoulli_.int64", (4,), "fastai mask_tensor", op_class=op_class, evidence="it broke")
     facts = on_mps([native("conv2d"), broken])

@@ -12,7 +12,7 @@ def _cuda(torch):
     facts = {}
     facts["available"], facts["available_error"] = _attempt(torch.cuda.is_available)
     facts["device_count"], _ = _attempt(torch.cuda.device_count)
-    # get_arch_list() answers without a GPU (knowledge.md #12).
+    # get_arch_list() reads the build's arch flags and answers without a GPU (torch/cuda/__init__.py).
     facts["arch_list"], facts["arch_list_error"] = _attempt(torch.cuda.get_arch_list)
     devices = []
     if facts["available"]:
@@ -32,7 +32,7 @@ def _cuda(torch):
     facts["cudnn_available"], facts["cudnn_error"] = _attempt(cudnn.is_available)
     facts["cudnn_version"] = None
     if facts["cudnn_available"]:
-        # Loads libcudnn: a wrong one on LD_LIBRARY_PATH fails here (knowledge.md #14).
+        # Loads libcudnn: a wrong one on LD_LIBRARY_PATH fails here (torch/backends/cudnn/__init__.py version -> _init).
         facts["cudnn_version"], facts["cudnn_error"] = _attempt(cudnn.version)
     return facts
 
