@@ -44,11 +44,6 @@ def arch_serves(arch, capability):
     return CUBIN if code_serves(code, device) else None
 
 
-def arch_runs_on(arch, capability):
-    """Whether a torch.cuda.get_arch_list() entry serves a GPU of this capability at all."""
-    return arch_serves(arch, capability) is not None
-
-
 def torch_warns_about(arch_list, capability):
     """Whether torch's own start-up checks warn about this GPU: _check_capability (no entry serves it by its
     rule) or _check_cubins (no sm_ entry of the GPU's major) in torch/cuda/__init__.py."""
@@ -87,12 +82,12 @@ def build_fix(facts, choice, gpus, driver, installed_cuda=None):
                    pip_install(facts, "--force-reinstall", "torch", "torchvision",
                                index_url=PYTORCH_INDEX + choice.index))
     if choice.outcome in (UPDATE_DRIVER, DRIVER_UNKNOWN):
-        then = "" if choice.cuda == installed_cuda else (
-            ", then install the %s build: pip install --force-reinstall torch torchvision --index-url %s%s"
-            % (choice.index, PYTORCH_INDEX, choice.index))
-        why = ("only CUDA %s+ builds of torch have kernels for %s and driver %s cannot run them"
-               % (choice.cuda, described, driver) if choice.outcome == UPDATE_DRIVER
-               else "driver %s did not answer readably" % driver)
+        then = "" if choice.cuda == installed_cuda else ", then install the %s build: %s" % (
+            choice.index, pip_install(facts, "--force-reinstall", "torch", "torchvision",
+                                      index_url=PYTORCH_INDEX + choice.index))
+        why = ("every CUDA build of torch with kernels for %s needs a newer driver than %s" % (described, driver)
+               if choice.outcome == UPDATE_DRIVER
+               else "driver version %r is unreadable" % driver if driver else "the driver's version is unknown")
         return fix("Update the NVIDIA driver to %s or newer (%s)%s." % (choice.driver_needed, why, then))
     if not choice.serving:
         return fix("No CUDA build of this torch has kernels for %s: an older torch release may "

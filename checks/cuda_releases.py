@@ -167,8 +167,11 @@ def _preferred(candidates: List[str]) -> str:
 
 
 def serving_text(choice: BuildChoice) -> str:
-    """'cu126 serves GTX 1080 (sm_61); cu130 serves RTX 5090 (sm_120)' for a finding's detail."""
+    """'cu126 serves GTX 1080 (sm_61); cu130, cu132 serve RTX 5090 (sm_120)' for a finding's detail."""
     if not choice.serving:
         return "no CUDA build in %s serves these GPUs" % choice.source
-    return "; ".join("%s serves %s" % (index_name(cuda), ", ".join(gpus)) for cuda, gpus in choice.serving.items()) \
-        + " (from %s)" % choice.source
+    builds: Dict[Tuple[str, ...], List[str]] = {}
+    for cuda, gpus in choice.serving.items():
+        builds.setdefault(gpus, []).append(index_name(cuda))
+    return "; ".join("%s serve%s %s" % (", ".join(indexes), "s" if len(indexes) == 1 else "", ", ".join(gpus))
+                     for gpus, indexes in builds.items()) + " (from %s)" % choice.source

@@ -8,7 +8,7 @@ from checkrun import (APPLE_ARM64, CPU_TORCH, NO_CUDA_TORCH, NO_NVIDIA, build, c
 from checks.cuda import CUBIN, PTX, arch_serves, parse_capability
 from factories import failed_outcome
 
-# --- arch_runs_on: CUDA binary and PTX compatibility ----------------------------------------------
+# --- arch_serves: CUDA binary and PTX compatibility ----------------------------------------------
 
 ARCH_CASES = [
     # sm_XY (cubin): same major, minor >= Y (torch's _code_compatible_with_device)
