@@ -142,7 +142,7 @@ def derive(probes: Mapping[str, ProbeOutcome]) -> Derived:
     markers = _answer(probes, "python").get("marker_environment")
     return Derived(
         distributions=distributions,
-        dependents=_dependents(distributions, markers),
+        dependents=dependents_index(distributions, markers),
         torch_build=_torch_build(probes, distributions, _answer(probes, "python").get("marker_environment") or {}),
         torchvision_version=_torchvision_version(probes, distributions),
         lesson_stack=_lesson_stack(distributions, _answer(probes, "python").get("marker_environment")),
@@ -150,7 +150,7 @@ def derive(probes: Mapping[str, ProbeOutcome]) -> Derived:
     )
 
 
-def _dependents(distributions: Mapping[str, Distribution], markers) -> Dict[str, Tuple[Dependent, ...]]:
+def dependents_index(distributions: Mapping[str, Distribution], markers) -> Dict[str, Tuple[Dependent, ...]]:
     index: Dict[str, List[Dependent]] = {}
     for dist in distributions.values():
         for requirement in active_requirements(dist, markers):
