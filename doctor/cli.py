@@ -56,9 +56,14 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--bench", action="store_true", help="also run the benchmark fine-tune (dl-doctor bench)")
     check.add_argument("--fix", action="store_true", help="after the report, plan the fixes it names (dry run)")
     check.add_argument("--yes", action="store_true", help="with --fix: apply the automatic fixes")
-    fixing = commands.add_parser("fix", help="plan, apply (--yes) or undo the fixes that the findings name")
+    fixing = commands.add_parser("fix", help="list every fix the findings name; apply (--yes), install (--install) "
+                                             "or undo them")
     fixing.add_argument("fixes", nargs="*", metavar="FIX", help="only these automatic fixes (see --list)")
-    fixing.add_argument("--yes", action="store_true", help="apply the automatic fixes (default: a dry run)")
+    fixing.add_argument("--yes", action="store_true",
+                        help="apply the automatic fixes, and with --install run pip for real (default: a dry run)")
+    fixing.add_argument("--install", action="store_true",
+                        help="also run the merged pip command in the environment: a pip dry run, for real with --yes "
+                             "(needs the network)")
     fixing.add_argument("--dry-run", action="store_true", help="show what would be written, write nothing")
     fixing.add_argument("--undo", action="store_true", help="restore every file dl-doctor fix changed")
     fixing.add_argument("--list", action="store_true", help="list the automatic fixes")

@@ -40,16 +40,25 @@ def run_check(arguments: argparse.Namespace, stdout: TextIO) -> int:
     return report.exit_code(strict=arguments.strict)
 
 
-def fix_from_report(report, target: Target, requested: Sequence[str], apply: bool, stdout: TextIO) -> int:
+def fix_from_report(report, target: Target, requested: Sequence[str], apply: bool, stdout: TextIO,
+                    install: bool = False) -> int:
+    """List every fix, apply the automatic ones with ``apply``; with ``install`` also run the merged pip
+    command (a dry run, or for real with ``apply``)."""
     from doctor.fixes import FixRefused, apply_plan
     from doctor.fixes.workflow import propose, recheck
     from doctor.render.fix_text import render_applied, render_proposal
     from doctor.render.text import Style
 
     proposal = propose(report, requested)
-    stdout.write(render_proposal(proposal, applying=apply))
-    if not apply:
-        return EXIT_FINDINGS if proposal.refused else EXIT_OK
+    stdout.write(render_proposal(proposal, applying=apply, installing=install))
+    installed = EXIT_OK
+    if install:
+        from doctor.commands.install import install_merged
+
+        stdout.write("\n")
+        installed = install_merged(report, target, proposal.installs, apply, stdout)
+    if not apply or not proposal.plans:
+        return max(installed, EXIT_FINDINGS if proposal.refused else EXIT_OK)
     results = []
     for plan in proposal.plans:
         try:
@@ -60,4 +69,4 @@ def fix_from_report(report, target: Target, requested: Sequence[str], apply: boo
         results.append((plan, writes, recheck(target, report.facts.lesson, plan)))
     stdout.write(render_applied(results, Style.for_stream(stdout)))
     still_failing = any(f.status == "error" for _, _, findings in results for f in findings)
-    return EXIT_FINDINGS if proposal.refused or still_failing else EXIT_OK
+    return max(installed, EXIT_FINDINGS if proposal.refused or still_failing else EXIT_OK)

@@ -1,6 +1,8 @@
-"""`dl-doctor fix`: plan, apply or undo the automatic fixes."""
+"""`dl-doctor fix`: list every fix the findings name, apply the automatic ones, run the merged pip command
+(``--install``), or undo what was written."""
 
 import argparse
+import sys
 from typing import TextIO
 
 from doctor.collect import Target
@@ -23,18 +25,27 @@ def run_fix(arguments: argparse.Namespace, stdout: TextIO) -> int:
                                                                        ", ".join(AUTOMATIC_FIXES)))
     if arguments.yes and arguments.dry_run:
         raise UsageError("--yes and --dry-run contradict each other")
-    if arguments.undo and (arguments.yes or arguments.fixes):
-        raise UsageError("--undo restores everything dl-doctor fix wrote; it takes no fix names and no --yes")
+    if arguments.undo and (arguments.yes or arguments.fixes or arguments.install):
+        raise UsageError("--undo restores everything dl-doctor fix wrote; it takes no fix names, --yes or --install")
+    if arguments.install and arguments.fixes:
+        raise UsageError("--install runs the pip commands the findings name; it takes no fix names")
     target = target_of(arguments.python)
     if arguments.undo:
         return undo(target, stdout)
     from doctor.collect import collect_facts
+    from doctor.render.progress import ProgressBar
     from doctor.report import diagnose
 
-    # Named fixes need only the interpreter's facts to plan; otherwise the findings decide what to fix.
-    facts = collect_facts(target, arguments.lesson, only=["python"]) if arguments.fixes else None
-    report = diagnose(target, lesson=arguments.lesson, facts=facts)
-    return fix_from_report(report, target, arguments.fixes, arguments.yes, stdout)
+    # A full collection imports torch and fastai (seconds): say so on a terminal rather than sit silent.
+    bar = ProgressBar(sys.stderr, True)
+    bar.update({"phase": "collecting facts from %s" % target.python})
+    try:
+        # Named fixes need only the interpreter's facts to plan; otherwise the findings decide what to fix.
+        facts = collect_facts(target, arguments.lesson, only=["python"]) if arguments.fixes else None
+        report = diagnose(target, lesson=arguments.lesson, facts=facts)
+    finally:
+        bar.close()
+    return fix_from_report(report, target, arguments.fixes, arguments.yes, stdout, install=arguments.install)
 
 
 def undo(target: Target, stdout: TextIO) -> int:

@@ -1,5 +1,6 @@
 """From a report to fixes: which automatic fixes the findings name, their plans (or why an environment
-refuses them), the commands that stay manual, and the re-check after applying."""
+refuses them), the fixes that stay the learner's to run, their pip commands merged into one, and the
+re-check after applying."""
 
 from dataclasses import dataclass
 from typing import Dict, List, Sequence, Tuple
@@ -9,6 +10,7 @@ from doctor.engine import run_checks
 from doctor.findings import ERROR, INFO, WARNING, Finding
 from doctor.fixes import FixDefinition, FixRefused, Plan
 from doctor.fixes.mps_fallback import MPS_FALLBACK
+from doctor.fixes.pip_merge import MergedCommand, merge_finding_fixes, targets_windows
 from doctor.registry import registered_checks
 from doctor.report import Report
 
@@ -20,6 +22,9 @@ class Proposal:
     plans: Tuple[Plan, ...]
     refused: Tuple[Tuple[str, str], ...]  # (fix id, reason)
     manual: Tuple[Finding, ...]  # problems whose fix is a command for the learner to run
+    advice: Tuple[Finding, ...] = ()  # problems whose fix is words only (restart, update the driver)
+    # The manual fixes' pip commands merged into as few as pip can resolve together.
+    installs: Tuple[MergedCommand, ...] = ()
 
 
 def propose(report: Report, requested: Sequence[str] = ()) -> Proposal:
@@ -36,9 +41,11 @@ def propose(report: Report, requested: Sequence[str] = ()) -> Proposal:
             plans.append(AUTOMATIC_FIXES[fix_id].plan(report.facts))
         except FixRefused as exc:
             refused.append((fix_id, str(exc)))
-    manual = tuple(f for f in report.findings
-                   if f.status in (ERROR, WARNING) and f.fix and f.fix.commands and not f.fix.automatic)
-    return Proposal(tuple(plans), tuple(refused), manual)
+    problems = [f for f in report.findings if f.status in (ERROR, WARNING) and f.fix and not f.fix.automatic]
+    manual = tuple(f for f in problems if f.fix.commands)
+    advice = tuple(f for f in problems if not f.fix.commands)
+    installs = tuple(merge_finding_fixes(manual, targets_windows(report.facts)))
+    return Proposal(tuple(plans), tuple(refused), manual, advice, installs)
 
 
 def recheck(target: Target, lesson: int, plan: Plan) -> List[Finding]:
@@ -47,4 +54,12 @@ def recheck(target: Target, lesson: int, plan: Plan) -> List[Finding]:
     needed = sorted({probe for spec in specs for probe in spec.needs})
     facts = collect_facts(target, lesson, only=needed)
     findings, _ = run_checks(specs, facts)
+    return findings
+
+
+def recheck_after_install(target: Target, lesson: int, check_ids: Sequence[str]) -> List[Finding]:
+    """Run these checks again on every probe's facts, collected afresh: an install can change anything a
+    probe sees (imports, torch's build), and checks that read optional probes declare no needs."""
+    specs = [spec for spec in registered_checks() if spec.id in check_ids]
+    findings, _ = run_checks(specs, collect_facts(target, lesson))
     return findings

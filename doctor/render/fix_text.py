@@ -1,14 +1,15 @@
-"""Text for ``dl-doctor fix``: the plan before anything is written, what was written, and the re-check."""
+"""Text for ``dl-doctor fix``: the plan before anything is written, every fix left to the learner with
+the pip commands merged, what was written or installed, and the re-check."""
 
 from typing import List, Sequence, Tuple
 
-from doctor.findings import ERROR, Finding
+from doctor.findings import ERROR, WARNING, Finding
 from doctor.fixes import AppliedWrite, Plan
 from doctor.fixes.workflow import Proposal
-from doctor.render.text import Style, symbol
+from doctor.render.text import Style, render_installs, symbol
 
 
-def render_proposal(proposal: Proposal, applying: bool) -> str:
+def render_proposal(proposal: Proposal, applying: bool, installing: bool = False) -> str:
     lines: List[str] = []
     for plan in proposal.plans:
         lines.append("%s: %s" % (plan.fix_id, plan.summary))
@@ -19,16 +20,21 @@ def render_proposal(proposal: Proposal, applying: bool) -> str:
         lines += ["  note: " + note for note in plan.notes]
     for fix_id, reason in proposal.refused:
         lines.append("%s: refused: %s" % (fix_id, reason))
-    if proposal.manual:
-        lines += ["", "Not automatic (dl-doctor never installs packages); run these yourself:"]
-        for finding in proposal.manual:
-            lines.append("  %s: %s" % (finding.id, finding.fix.text))
+    if proposal.manual or proposal.advice:
+        lines += ["", "Not automatic; run these yourself:"]
+        for finding in proposal.manual + proposal.advice:
+            lines.append("  %s: %s" % (finding.id, finding.title))
+            lines.append("    " + finding.fix.text)
             lines += ["    $ " + command for command in finding.fix.commands]
-    if not proposal.plans and not proposal.refused and not proposal.manual:
+    if proposal.installs:
+        lines += [""] + render_installs(proposal.installs)
+        if not installing:
+            lines.append("`dl-doctor fix --install` tries it with pip first (a dry run); --install --yes runs it.")
+    if not (proposal.plans or proposal.refused or proposal.manual or proposal.advice):
         lines.append("Nothing to fix.")
     elif proposal.plans and not applying:
         lines += ["", "Dry run: nothing was written. Apply with --yes."]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines).lstrip("\n") + "\n"
 
 
 def render_applied(results: Sequence[Tuple[Plan, Sequence[AppliedWrite], Sequence[Finding]]], style: Style) -> str:
@@ -41,4 +47,21 @@ def render_applied(results: Sequence[Tuple[Plan, Sequence[AppliedWrite], Sequenc
             lines.append("  %s %s: %s" % (symbol(style, finding.status), finding.id, finding.title))
         fixed = not any(f.status == ERROR for f in findings)
         lines.append("%s: %s" % (plan.fix_id, "fixed" if fixed else "still failing"))
+    return "\n".join(lines) + "\n"
+
+
+def render_before_after(before: Sequence[Finding], after: Sequence[Finding], style: Style) -> str:
+    """Each re-checked finding as it was and as it is now, then which are fixed."""
+    earlier = {finding.id: finding for finding in before}
+    lines = ["re-checked in a new process:"]
+    for finding in after:
+        was = earlier.get(finding.id)
+        lines.append("  " + finding.id)
+        if was is not None:
+            lines.append("    before %s %s" % (symbol(style, was.status), was.title))
+        lines.append("    now    %s %s" % (symbol(style, finding.status), finding.title))
+    fixed = [f.id for f in after if f.status not in (ERROR, WARNING)]
+    failing = [f.id for f in after if f.status in (ERROR, WARNING)]
+    lines.append("fixed: %s" % (", ".join(fixed) or "none") + ("; still failing: %s" % ", ".join(failing)
+                                                               if failing else ""))
     return "\n".join(lines) + "\n"

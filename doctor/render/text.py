@@ -6,9 +6,10 @@ or NO_COLOR is set (https://no-color.org).
 
 import os
 from dataclasses import dataclass
-from typing import Dict, List, TextIO
+from typing import Dict, List, Sequence, TextIO
 
 from doctor.findings import ERROR, INFO, OK, SEVERITY, SKIPPED, WARNING, Finding
+from doctor.fixes.pip_merge import MergedCommand, merge_finding_fixes, targets_windows
 from doctor.report import Report
 
 DETAIL_LINES = 12
@@ -70,6 +71,30 @@ def summary_line(report: Report) -> str:
     return "%s in %.1f s" % (", ".join(parts) or "no findings", seconds)
 
 
+def render_installs(installs: Sequence[MergedCommand]) -> List[str]:
+    """The merged pip command(s), which findings each fixes, and why any stayed apart."""
+    if not installs:
+        return []
+    if len(installs) == 1:
+        lines = ["One pip command for %s:" % ", ".join(installs[0].finding_ids)]
+    else:
+        lines = ["pip commands, merged where pip can resolve them together:"]
+    for merged in installs:
+        if len(installs) > 1:
+            lines.append("  for %s:" % ", ".join(merged.finding_ids))
+        lines.append("  $ " + merged.command)
+        lines += ["    " + note for note in merged.notes]
+    return lines
+
+
+def _merged_install_lines(report: Report) -> List[str]:
+    """The problems' pip commands as one, when more than one finding gives one: paste a line, not several."""
+    installs = merge_finding_fixes(report.findings, targets_windows(report.facts))
+    if not any(len(merged.finding_ids) > 1 for merged in installs):
+        return []
+    return [""] + render_installs(installs)
+
+
 def _heading(report: Report) -> List[str]:
     env = report.environment()
     facts = [
@@ -114,5 +139,6 @@ def render_text(report: Report, style: Style, verbose: bool = False) -> str:
             lines += _finding_lines(finding, style, verbose)
     if verbose:
         lines += _timing_lines(report)
+    lines += _merged_install_lines(report)
     lines += ["", summary_line(report)]
     return "\n".join(lines) + "\n"
