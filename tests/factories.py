@@ -63,6 +63,8 @@ def _default_data() -> Dict[str, Dict[str, Any]]:
                 "torchvision": {"__version__": "0.29.1+cu130"},
             },
             "antialias_users": {"fastai": []},
+            # None: checks use the copy of torch 2.14.1's table in checks/cuda_releases.py.
+            "torch_release_capabilities": None,
         },
         "hardware": {
             "nvidia": {"source": "nvml", "driver_version": "580.95.05", "error": None, "gpus": [
