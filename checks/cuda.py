@@ -6,7 +6,7 @@ import re
 from packaging.version import InvalidVersion, Version
 
 from checks.commands import PYTORCH_INDEX, pip_install
-from checks.cuda_releases import (DRIVER_UNKNOWN, INSTALL, NONE_SERVES_ALL, UPDATE_DRIVER, capability_code,
+from checks.cuda_releases import (DRIVER_UNKNOWN, INSTALL, UPDATE_DRIVER, capability_code,
                                   choose_build, code_serves, describe_gpu, driver_os, minimum_driver, serving_text)
 from doctor.findings import error, fix, info, ok, skipped
 from doctor.registry import check
