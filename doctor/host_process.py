@@ -1,6 +1,6 @@
 """Facts about the process dl-doctor itself runs in, for when that process is a notebook kernel.
 
-``PYTORCH_ENABLE_MPS_FALLBACK`` is read once, when torch loads (knowledge.md #1): what matters is whether
+``PYTORCH_ENABLE_MPS_FALLBACK`` is read once, when torch loads (aten/src/ATen/mps/MPSFallback.mm): what matters is whether
 torch is already imported here and whether the variable changed since the process started. Reading
 ``sys.modules`` and the environment imports nothing and changes nothing.
 """
@@ -55,4 +55,7 @@ def describe_this_process() -> Dict[str, Any]:
         "fallback_now": os.environ.get(FALLBACK_VARIABLE),
         "initial_environment_known": initial is not None,
         "fallback_at_start": (initial or {}).get(FALLBACK_VARIABLE),
+        # In a notebook kernel this process is the learner's: started with -S, it skips site-packages hooks.
+        "kernel": "ipykernel" in sys.modules,
+        "no_site": bool(sys.flags.no_site),
     }

@@ -141,6 +141,21 @@ def test_the_plan_is_refused_where_a_start_up_hook_cannot_win(env, case, reason)
     assert list(site_packages.iterdir()) == []
 
 
+@pytest.mark.parametrize("kernel, no_site, refused", [(True, True, True), (True, False, False), (False, True, False)],
+                         ids=["kernel-started-with-S", "kernel", "dl-doctor-itself-with-S"])
+def test_a_kernel_started_with_S_refuses_the_hook_but_dl_doctor_run_with_S_does_not(env, kernel, no_site, refused):
+    prefix, site_packages = env
+    process = {"pid": 1, "torch_imported": False, "fallback_now": None, "initial_environment_known": True,
+               "fallback_at_start": None, "kernel": kernel, "no_site": no_site}
+    facts = build(APPLE_ARM64, {"python": {"prefix": str(prefix), "site_packages": [str(site_packages)]}},
+                  outcomes={"process": ok_outcome("process", process)})
+    if refused:
+        with pytest.raises(FixRefused, match="this kernel, started with -S"):
+            plan_mps_fallback(facts)
+    else:
+        assert plan_mps_fallback(facts).writes
+
+
 def test_the_plan_is_refused_when_the_environment_already_holds_a_0(env):
     prefix, site_packages = env
     facts = mac_facts(prefix, [site_packages], python=environment(PYTORCH_ENABLE_MPS_FALLBACK="0")["python"])

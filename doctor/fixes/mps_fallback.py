@@ -77,6 +77,11 @@ def preset_blockers(facts: Facts) -> List[Blocker]:
             blockers.append(Blocker("-S in the argv of kernelspec %s (%s), which skips site-packages hooks"
                                     % (spec["name"], spec["path"]), "remove -S from its \"argv\", then restart "
                                                                    "the kernel"))
+    process = facts.data("process") or {}
+    if process.get("kernel") and process.get("no_site"):
+        blockers.append(Blocker("this kernel, started with -S, which skips site-packages hooks",
+                                "remove -S from the kernel's command line (its kernelspec \"argv\"), then restart "
+                                "the kernel"))
     running = _value_in_running_environment(facts)
     if not blockers and running is not None and not fallback_turns_on(running):
         blockers.append(Blocker("the environment this Python started with",
