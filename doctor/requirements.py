@@ -158,16 +158,20 @@ def _version(text: str) -> Optional[Version]:
 
 
 def can_meet(specifiers: Sequence[SpecifierSet]) -> bool:
-    """Whether some final release satisfies every specifier set at once.
+    """Whether some version satisfies every specifier set at once (pre-releases only where a set names one,
+    as pip allows them).
 
     The sets' intersection is a union of intervals whose ends are the clauses' versions, so a version at
-    or just beside one of those ends lies in it whenever it is not empty.
+    or just beside one of those ends lies in it whenever it is not empty. A clause that is no PEP 440
+    version (``===`` with a free string) cannot be judged here: the sets are said to meet, and pip decides.
     """
     versions = [_version(clause.version) for specifier in specifiers for clause in specifier]
-    candidates = set(chain.from_iterable(_beside(v) for v in versions if v is not None))
+    if any(version is None for version in versions):
+        return True
+    candidates = set(versions) | set(chain.from_iterable(_beside(v) for v in versions))
     if not candidates:
         return True
-    return any(all(s.contains(c, prereleases=False) for s in specifiers) for c in candidates)
+    return any(all(s.contains(c) for s in specifiers) for c in candidates)
 
 
 def _beside(version: Version) -> List[Version]:

@@ -2,12 +2,14 @@
 
 import pytest
 
+from packaging.specifiers import SpecifierSet
+
 from doctor.findings import fix, warning
 from doctor.fixes.pip_merge import (
-    NotMergeable, has_common_version, merge_finding_fixes, merge_pip_commands, parse_pip_install,
+    NotMergeable, merge_finding_fixes, merge_pip_commands, parse_pip_install,
     pip_commands_to_merge,
 )
-from packaging.specifiers import SpecifierSet
+from doctor.requirements import can_meet
 
 PY = "/home/me/venv/bin/python"
 CU126 = "https://download.pytorch.org/whl/cu126"
@@ -109,9 +111,11 @@ def test_windows_commands_keep_backslashes_and_double_quotes():
     ("==2.0,!=2.0", False),
     ("<0.1,>0.0.9", True),
     ("", True),
+    ("==2.3.0a0,>=2.3.0a0", True),
+    ("===2.3.0-nv24.01", True),
 ])
-def test_has_common_version(specifiers, common):
-    assert has_common_version(SpecifierSet(specifiers)) is common
+def test_specifiers_meet_where_some_version_satisfies_them_all(specifiers, common):
+    assert can_meet([SpecifierSet(specifiers)]) is common
 
 
 @pytest.mark.parametrize("text, commands, chosen", [

@@ -25,9 +25,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
 
 from doctor.findings import ERROR, WARNING
+from doctor.requirements import can_meet
 
 UPGRADE_OPTIONS = ("--upgrade", "-U")
 FORCE_REINSTALL = "--force-reinstall"
@@ -130,31 +130,6 @@ def _requirement(word: str) -> Requirement:
     return requirement
 
 
-def _neighbours(version: Version) -> List[Version]:
-    """The version itself and versions just above and just below it: where specifier ranges meet."""
-    release = list(version.release)
-    found = [version, Version(".".join(map(str, release + [0, 0, 0, 1])))]
-    nonzero = [index for index, part in enumerate(release) if part]
-    if nonzero:
-        last = nonzero[-1]
-        found.append(Version(".".join(map(str, release[:last] + [release[last] - 1, 999999]))))
-    return found
-
-
-def has_common_version(specifiers: SpecifierSet) -> bool:
-    """Whether some version satisfies every specifier. Exact for the ranges fixes print (bounds, pins,
-    ``==X.*``, ``~=``); a set it cannot decide is said to have one, and pip's dry run then has the last word."""
-    candidates: List[Version] = []
-    for specifier in specifiers:
-        try:
-            candidates += _neighbours(Version(specifier.version.rstrip(".*")))
-        except InvalidVersion:
-            return True  # '===' with a non-PEP 440 string: leave it to pip
-    if not candidates:
-        return True
-    return any(specifiers.contains(candidate, prereleases=True) for candidate in candidates)
-
-
 @dataclass
 class _Wanted:
     """One distribution in a merged command: its first spelling, extras, specifiers, and who asked."""
@@ -184,7 +159,7 @@ class _Group:
         """The requirement of ``install`` that no version satisfies together with this group's, or None."""
         for requirement in install.requirements:
             wanted = self.wanted.get(canonicalize_name(requirement.name))
-            if wanted and not has_common_version(wanted.specifier & requirement.specifier):
+            if wanted and not can_meet([wanted.specifier, requirement.specifier]):
                 asked = ", ".join("%s (%s)" % (text, asker) for asker, text in wanted.askers)
                 return "no version satisfies both %s (%s) and %s" % (requirement, finding_id, asked)
         return None
