@@ -57,7 +57,8 @@ def explain_import_error(facts, error_info) -> Explanation:
     # Mismatched torchvision: pytorch/vision#4728.
     if "torchvision::nms does not exist" in text or "Couldn't load custom C++ ops" in text:
         return Explanation("torchvision does not match the installed torch",
-                           pairing_fix(facts, "Install the torchvision built for this torch (see torchvision-pairing):"))
+                           pairing_fix(facts, "Install the torchvision built for this torch "
+                                              "(see torchvision-pairing):"))
     # NumPy 2 with an extension built for NumPy 1.x: numpy/core/_multiarray_umath.py raises it when an old
     # extension asks for _ARRAY_API; older C code says "numpy.core.multiarray failed to import".
     if re.search(r"compiled using NumPy 1\.x|_ARRAY_API not found|numpy\.core\.multiarray failed to import", text):

@@ -173,7 +173,8 @@ def package_requirements(facts):
 def expected_torchvision_minor(torch_version: Version):
     """The torchvision minor version built for a torch release (None where no rule is known).
 
-    torch 2.N pairs with torchvision 0.(N+15) and torch 1.N (N >= 4) with 0.(N+1): torchvision's compatibility table (README, "Installation").
+    torch 2.N pairs with torchvision 0.(N+15) and torch 1.N (N >= 4) with 0.(N+1): torchvision's compatibility
+    table (README, "Installation").
     """
     major, minor = torch_version.release[0], torch_version.release[1] if len(torch_version.release) > 1 else 0
     if major == 2:

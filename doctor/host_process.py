@@ -1,7 +1,7 @@
 """Facts about the process dl-doctor itself runs in, for when that process is a notebook kernel.
 
-``PYTORCH_ENABLE_MPS_FALLBACK`` is read once, when torch loads (aten/src/ATen/mps/MPSFallback.mm): what matters is whether
-torch is already imported here and whether the variable changed since the process started. Reading
+``PYTORCH_ENABLE_MPS_FALLBACK`` is read once, when torch loads (aten/src/ATen/mps/MPSFallback.mm): what matters is
+whether torch is already imported here and whether the variable changed since the process started. Reading
 ``sys.modules`` and the environment imports nothing and changes nothing.
 """
 

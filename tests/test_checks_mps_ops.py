@@ -202,8 +202,8 @@ def test_all_native_is_ok(fallback, title):
 
 @pytest.mark.parametrize("op_class", ["crashed", "wrong", "dtype-unsupported", "error"])
 def test_ops_the_fallback_cannot_help_are_left_to_device_ops_without_claiming_they_run(op_class):
-    # The fallback only rescues ops MPS lacks (MPSFallback.mm registers it for missing MPS kernels); device-ops reports these, and mps-fallback
-    # must not contradict it by saying every op runs natively.
+    # The fallback only rescues ops MPS lacks (MPSFallback.mm registers it for missing MPS kernels); device-ops
+    # reports these, and mps-fallback must not contradict it by saying every op runs natively.
     broken = op_record("bernoulli_.int64", (4,), "fastai mask_tensor", op_class=op_class, evidence="it broke")
     facts = on_mps([native("conv2d"), broken])
     finding = one("mps-fallback", facts)

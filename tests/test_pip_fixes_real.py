@@ -90,7 +90,8 @@ def test_an_extension_built_for_numpy_1_is_upgraded_holding_numpy_never_numpy_be
     build_wheel(wheels, "plotkit", "1.0", requires=["numpy<2"], files={
         "plotkit/__init__.py": "from plotkit import _path\n",
         "plotkit/_path.py": "import numpy.core._multiarray_umath as api\napi._ARRAY_API\n"})
-    build_wheel(wheels, "plotkit", "1.1", requires=["numpy>=2"], files={"plotkit/__init__.py": "", "plotkit/_path.py": ""})
+    build_wheel(wheels, "plotkit", "1.1", requires=["numpy>=2"],
+                files={"plotkit/__init__.py": "", "plotkit/_path.py": ""})
     build_wheel(wheels, "tablekit", "3.0", requires=["numpy>=2.0.2"], files={"tablekit/__init__.py": ""})
     assert pip(venv, ["install", "numpy==2.1.3", "tablekit", "plotkit==1.1", "fastai"], wheels).returncode == 0
     assert pip(venv, ["install", "--no-deps", "plotkit==1.0"], wheels).returncode == 0

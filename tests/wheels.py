@@ -33,7 +33,8 @@ def build_wheel(folder: Path, name: str, version: str, requires: Iterable[str] =
     metadata += ["Requires-Dist: %s" % requirement for requirement in requires]
     contents: Dict[str, bytes] = {path: textwrap.dedent(text).encode() for path, text in (files or {}).items()}
     contents[info + "/METADATA"] = ("\n".join(metadata) + "\n").encode()
-    contents[info + "/WHEEL"] = b"Wheel-Version: 1.0\nGenerator: dl-doctor-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    contents[info + "/WHEEL"] = (b"Wheel-Version: 1.0\nGenerator: dl-doctor-tests\nRoot-Is-Purelib: true\n"
+                                 b"Tag: py3-none-any\n")
     record = [_record_line(path, data) for path, data in contents.items()] + [info + "/RECORD,,"]
     contents[info + "/RECORD"] = ("\n".join(record) + "\n").encode()
     wheel = folder / ("%s-%s-py3-none-any.whl" % (stem, version))

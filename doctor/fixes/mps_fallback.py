@@ -1,8 +1,8 @@
 """The ``mps-fallback`` fix: turn on PyTorch's CPU fallback for ops MPS lacks, for every new process of
 one environment, before anything imports torch.
 
-torch reads PYTORCH_ENABLE_MPS_FALLBACK once, when it loads (aten/src/ATen/mps/MPSFallback.mm), so the variable has to be
-in the process's environment before the first ``import torch``. A ``.pth`` file in the environment's
+torch reads PYTORCH_ENABLE_MPS_FALLBACK once, when it loads (aten/src/ATen/mps/MPSFallback.mm), so the variable has
+to be in the process's environment before the first ``import torch``. A ``.pth`` file in the environment's
 site-packages does that: ``site`` executes its ``import`` lines at interpreter start-up (Python docs,
 "site — Site-specific configuration hook"). Unlike a kernelspec's ``env`` (notebooks only), a shell
 profile (terminals only, every environment) or conda's env vars (only after ``conda activate``), it
