@@ -11,9 +11,13 @@ import pytest
 from PIL import Image
 
 from conftest import run_cli, wait_for
+from doctor.probes.programs.bench import training_budget
 from doctor.render.progress import ProgressBar
 
-SHORT = ("--size", "32", "--epochs", "4", "--batch", "16")
+# A budget no load on this machine can use up: real runs test behaviour; the budget's judgement is tested
+# below with fixed times and rates, which no machine's speed changes.
+UNREACHABLE_BUDGET = ("--budget", "86400")
+SHORT = ("--size", "32", "--epochs", "4", "--batch", "16", *UNREACHABLE_BUDGET)
 
 
 def bench_folders(folder):
@@ -80,13 +84,29 @@ def test_learners_data_with_unreadable_images_names_and_skips_them(tmp_path):
     write_images(tmp_path / "pets", {"cats": (200, 60, 50), "dogs": (50, 60, 200)}, 10,
                  broken=("cats/broken.jpg", "dogs/empty.png"))
     completed = run_cli("bench", "--data", str(tmp_path / "pets"), "--size", "32", "--epochs", "1", "--batch", "8",
-                        "--format", "json", cwd=str(tmp_path))
+                        *UNREACHABLE_BUDGET, "--format", "json", cwd=str(tmp_path))
     findings = {f["id"]: f for f in json.loads(completed.stdout)["findings"]}
     assert findings["bench-data"]["status"] == "warning"
     assert "2 unreadable images skipped" in findings["bench-data"]["title"]
     assert str(tmp_path / "pets" / "cats" / "broken.jpg") in findings["bench-data"]["detail"]
     assert findings["bench-run"]["status"] == "ok"
     assert findings["bench-export"]["status"] == "ok"
+
+
+@pytest.mark.parametrize("elapsed_s, images_per_second, fits", [
+    (10.0, 64.0, True),    # 128 images at 64/s: 5 epochs of 2 s, half again, plus 5 s = 20 s; 50 s are left
+    (45.0, 64.0, False),   # the same run after slow imports: 15 s left
+    (45.0, 128.0, True),   # a machine twice as fast needs 12.5 s
+    (10.0, 0.0, False),    # nothing measured: each epoch is assumed to take the whole budget
+], ids=["fits", "imports-ate-the-budget", "faster-machine", "no-rate"])
+def test_training_starts_only_when_the_estimate_fits_what_is_left(elapsed_s, images_per_second, fits):
+    verdict = training_budget(60.0, elapsed_s, 128, images_per_second, 4)
+    assert verdict["fits"] is fits
+    assert verdict["budget_left_s"] == 60.0 - elapsed_s
+
+
+def test_the_estimate_covers_every_epoch_with_room_to_spare():
+    assert training_budget(60.0, 0.0, 128, 64.0, 4)["learning_estimate_s"] == 2.0 * 5 * 1.5 + 5.0
 
 
 def one_line_error(completed, *words):
@@ -124,7 +144,7 @@ def test_ctrl_c_stops_and_deletes_the_temporary_images(tmp_path):
                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                stdin=subprocess.DEVNULL)
     images = tmp_path / "tmp"
-    wait_for(lambda: any(folder.joinpath("images", "red").is_dir() for folder in bench_folders(images)), limit_s=120)
+    wait_for(lambda: any(folder.joinpath("images", "red").is_dir() for folder in bench_folders(images)), limit_s=600)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130
@@ -160,10 +180,14 @@ def test_progress_bar_draws_on_a_terminal_only():
 def test_check_with_bench_adds_the_bench_verdicts_to_the_report(tmp_path):
     completed = run_cli("check", "--bench", "--format", "json", cwd=str(tmp_path))
     report = json.loads(completed.stdout)
-    statuses = {f["id"]: f["status"] for f in report["findings"]}
-    assert statuses["bench-run"] == "ok" and statuses["bench-learning"] == "ok"
-    assert statuses["torch-import"] == "ok" and statuses["lesson-imports"] == "ok"
+    findings = {f["id"]: f for f in report["findings"]}
+    assert findings["torch-import"]["status"] == "ok" and findings["lesson-imports"]["status"] == "ok"
     assert report["facts"]["probes"]["bench"]["status"] == "ok"
+    # check --bench has the default budget, which a busy machine can use up before training: then the
+    # benchmark's verdict is that warning, never a failure (the real runs above have budgets no load reaches).
+    bench_run = findings["bench-run"]
+    assert bench_run["status"] == "ok" or (bench_run["status"] == "warning" and "budget" in bench_run["title"])
+    assert {"bench-data", "bench-numerics", "bench-learning", "bench-export", "bench-speed"} <= set(findings)
 
 
 def test_check_without_bench_says_how_to_run_it(real_check):

@@ -202,6 +202,17 @@ def _resnet18_weights_cached(torch):
     return path if os.path.isfile(path) else None
 
 
+def training_budget(budget_s, elapsed_s, train_images, images_per_second, epochs):
+    """Whether fine_tune(epochs) fits in what is left of the learner's budget, judged before training starts
+    so that a slow machine stops with a verdict instead of running past the budget. The estimate takes the
+    slowest rate measured, every epoch (the frozen one too), half again for validation and fastai's own work,
+    plus 5 s; with no rate measured, each epoch is assumed to need the whole budget."""
+    per_epoch = train_images / images_per_second if images_per_second > 0 else float(budget_s)
+    needed = per_epoch * (epochs + 1) * 1.5 + 5.0
+    left = budget_s - elapsed_s
+    return {"learning_estimate_s": needed, "budget_left_s": left, "fits": needed <= left}
+
+
 def collect(arguments):
     started = time.time()
     per_class = int(arguments["per_class"])
@@ -284,13 +295,11 @@ def collect(arguments):
 
     train_images = len(dls.train_ds)
     slowest = min(result["speed"]["raw_images_per_second"], result["speed"]["data_images_per_second"])
-    per_epoch = train_images / slowest if slowest > 0 else float(budget)
-    needed = per_epoch * (epochs + 1) * 1.5 + 5.0
-    left = budget - (time.time() - started)
-    result["learning_estimate_s"] = needed
-    if needed > left:
+    budget_verdict = training_budget(budget, time.time() - started, train_images, slowest, epochs)
+    result["learning_estimate_s"] = budget_verdict["learning_estimate_s"]
+    if not budget_verdict["fits"]:
         result["stage"] = "budget"
-        result["budget_left_s"] = left
+        result["budget_left_s"] = budget_verdict["budget_left_s"]
         return result
 
     _phase("training", 0, epochs + 1)
