@@ -16,6 +16,7 @@ from doctor.commands.check import run_check
 from doctor.commands.dist import add_dist_parser, run_dist_command
 from doctor.commands.fix import run_fix
 from doctor.commands.inputs import UsageError
+from doctor.commands.learner import add_learner_parser, run_learner
 from doctor.commands.listing import run_list
 from doctor.commands.matrix import run_diff, run_matrix
 from doctor.commands.output import add_output_options
@@ -50,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--quick", action="store_true", help="metadata only: do not import torch or fastai")
     check.add_argument("--python", metavar="PATH", help="examine another interpreter (default: this one)")
     check.add_argument("--facts", metavar="FILE", help="re-run the checks on facts saved in a JSON report")
+    check.add_argument("--learner", metavar="PATH", help="also check that this exported learner loads here "
+                                                         "(see dl-doctor learner)")
     add_output_options(check)
     check.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
     check.add_argument("-v", "--verbose", action="store_true", help="show evidence for every finding, and timings")
@@ -94,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--python", metavar="PATH", help="the interpreter to benchmark (default: this one)")
     add_output_options(bench)
     add_dist_parser(commands)
+    add_learner_parser(commands)
     matrix = commands.add_parser("matrix", help="merge JSON reports from a CI matrix into one table")
     matrix.add_argument("reports", nargs="+", metavar="REPORT.json", help="reports written with --format json")
     matrix.add_argument("--format", choices=("markdown", "html", "json"), default="markdown",
@@ -121,7 +125,8 @@ def main(argv: Optional[Sequence[str]] = None, stdout: Optional[TextIO] = None) 
             parser.print_help(stdout)
             return EXIT_USAGE
         runner = {"check": run_check, "ops": run_ops, "fix": run_fix, "bench": run_bench_command,
-                  "dist": run_dist_command, "matrix": run_matrix, "diff": run_diff, "list": run_list}[arguments.command]
+                  "dist": run_dist_command, "learner": run_learner, "matrix": run_matrix, "diff": run_diff,
+                  "list": run_list}[arguments.command]
         return runner(arguments, stdout)
     except UsageError as exc:
         sys.stderr.write("dl-doctor: error: %s\n" % exc)

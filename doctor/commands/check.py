@@ -19,6 +19,14 @@ def run_check(arguments: argparse.Namespace, stdout: TextIO) -> int:
         raise UsageError("--facts and --python cannot be combined: saved facts already name their interpreter")
     if arguments.bench and (arguments.facts or arguments.quick):
         raise UsageError("--bench runs the benchmark: it cannot be combined with --facts or --quick")
+    if arguments.learner and (arguments.facts or arguments.quick):
+        raise UsageError("--learner looks the export's names up by importing the libraries it names: it cannot be "
+                         "combined with --facts or --quick")
+    learner = None
+    if arguments.learner:
+        from doctor.commands.learner import read_learner_input
+
+        learner = read_learner_input(arguments.learner)
     facts = load_facts_file(arguments.facts) if arguments.facts else None
     target = target_of(arguments.python)
     started = time.perf_counter()
@@ -26,6 +34,10 @@ def run_check(arguments: argparse.Namespace, stdout: TextIO) -> int:
         from doctor.commands.bench import collect_with_bench
 
         facts = collect_with_bench(target, arguments.lesson, BenchRequest(), arguments.format == "text")
+    if learner is not None:
+        from doctor.commands.learner import collect_with_learner
+
+        facts = collect_with_learner(target, arguments.lesson, arguments.quick, learner, facts)
     report = diagnose(target, lesson=facts.lesson if facts else arguments.lesson, quick=arguments.quick, facts=facts,
                       started=started)
     style = Style.for_stream(stdout) if arguments.output is None else Style(unicode=True, color=False)

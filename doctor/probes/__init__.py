@@ -70,3 +70,18 @@ def bench_probe(timeout_s: float) -> ProbeSpec:
 def dist_worker_probe() -> ProbeSpec:
     """One rank of ``dl-doctor dist``; doctor.dist starts one per worker and keeps the per-step deadlines itself."""
     return ProbeSpec("dist", _program("dist_worker"), 0.0, False, "a torch.distributed worker")
+
+
+def learner_probes(timeout_s: float = 180.0) -> Tuple[ProbeSpec, ...]:
+    """``dl-doctor learner``: the interpreter and its distributions (one child, metadata only), and the names an
+    exported learner references, looked up in the target (another child, which imports the libraries named)."""
+    return (
+        ProbeSpec("learner-metadata", _bundle({"python": "python_env", "packages": "packages"}), 30.0, True,
+                  "the interpreter, its environment and installed distributions", members=("python", "packages")),
+        learner_names_probe(timeout_s),
+    )
+
+
+def learner_names_probe(timeout_s: float = 180.0) -> ProbeSpec:
+    return ProbeSpec("learner-names", _program("learner_names"), timeout_s, False,
+                     "the modules and names an exported learner references, looked up in the target")

@@ -18,6 +18,9 @@ ENVIRONMENT_VARIABLES = (
     "VIRTUAL_ENV",
     "CONDA_PREFIX",
     "CONDA_DEFAULT_ENV",
+    # torch/serialization.py load(): force weights_only on or off for every torch.load
+    "TORCH_FORCE_WEIGHTS_ONLY_LOAD",
+    "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD",
 )
 
 

@@ -1,0 +1,390 @@
+"""Will this exported learner load here? The globals an export's pickle names (``learner``, read without
+unpickling it by doctor/learner_export.py) against the target interpreter (``learner-names``, looked up there),
+or against the pins of a deployment's requirements.txt: functions from the training notebook, the fastai
+generation that wrote it, paths from another OS or Python, and any other name that does not resolve."""
+
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from checks.commands import install_fix
+from doctor.facts import active_requirements
+from doctor.findings import error, fix, info, ok, skipped, warning
+from doctor.registry import check
+from doctor.requirements import can_meet
+
+NOT_GIVEN = "no exported learner given (dl-doctor learner PATH, or dl-doctor check --learner PATH)"
+# fastai/learner.py load_learner: an ImportError naming these is re-raised as "attempted to import from
+# `fastcore.dispatch` and/or `fastcore.transform` which are deprecated in `fastai>=2.8.0`" (fastai PRs #4083, #4115).
+OLD_FASTAI_MODULES = ("fastcore.transform", "fastcore.dispatch")
+# fastai 2.8's wheels require fasttransform and plum-dispatch; from 2.8.1 export() pickles with cloudpickle
+# (fastai/learner.py export(pickle_module=cloudpickle)), read from the 2.8.0 and 2.8.1 wheels.
+NEW_FASTAI_MODULES = ("fasttransform", "plum")
+FASTAI_NEW_GENERATION = Version("2.8")
+CLOUDPICKLE_EXPORT_FASTAI = "2.8.1"
+# fastai 2.7.19's wheel: Requires-Dist torch<2.7,>=1.10 (the last fastai before 2.8).
+LAST_OLD_FASTAI = "2.7.19"
+# Python 3.13 moved pathlib's classes to pathlib._local, and pickles name it (cpython#133789).
+PATHLIB_LOCAL_PYTHON = Version("3.13")
+# Import names whose distribution is spelled otherwise, for modules that are not installed at all.
+KNOWN_DISTRIBUTIONS = {"PIL": "pillow", "plum": "plum-dispatch", "sklearn": "scikit-learn", "cv2": "opencv-python",
+                       "skimage": "scikit-image", "yaml": "PyYAML", "fasttransform": "fasttransform"}
+
+
+def _export(facts) -> Optional[dict]:
+    return facts.data("learner")
+
+
+def _file(data: dict) -> str:
+    path = str(data.get("path") or "the export")
+    return path.replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def _references(data: dict) -> List[Tuple[str, str]]:
+    return [(str(item[0]), str(item[1])) for item in data.get("references") or ()]
+
+
+def _under(module: str, roots: Sequence[str]) -> bool:
+    return any(module == root or module.startswith(root + ".") for root in roots)
+
+
+def _not_given_or_unread(facts):
+    """A skipped finding when no export was given, an error when reading it failed; None when it was read."""
+    outcome = facts.outcome("learner")
+    if outcome is None or outcome.status == "skipped":
+        return skipped(NOT_GIVEN)
+    if not outcome.ok:
+        return error("the export could not be read: %s" % outcome.reason)
+    return None
+
+
+def _requirements(data: dict) -> Optional[dict]:
+    return data.get("requirements")
+
+
+def _pin(data: dict, name: str) -> Tuple[bool, Optional[SpecifierSet], str]:
+    """(listed, specifier, the line) for a distribution in the --requirements file."""
+    requirements = _requirements(data) or {}
+    pinned = (requirements.get("pins") or {}).get(canonicalize_name(name))
+    if pinned is None:
+        return False, None, ""
+    return True, SpecifierSet(pinned.get("specifier") or ""), str(pinned.get("line") or name)
+
+
+def _generation_of_pin(specifier: SpecifierSet) -> str:
+    """'old' (< 2.8) or 'new' (>= 2.8) fastai, as pip would pick under the pin: the newest it allows."""
+    return "new" if can_meet([specifier, SpecifierSet(">=%s" % FASTAI_NEW_GENERATION)]) else "old"
+
+
+def export_generation(references: Sequence[Tuple[str, str]]) -> Tuple[Optional[str], List[str]]:
+    """('old'|'new'|None, the modules that tell) for the fastai that wrote an export."""
+    old = sorted({m for m, _ in references if _under(m, OLD_FASTAI_MODULES)})
+    if old:
+        return "old", old
+    new = sorted({m.split(".")[0] for m, _ in references if _under(m, NEW_FASTAI_MODULES)})
+    return ("new", new) if new else (None, [])
+
+
+def _judged_fastai(facts, data) -> Tuple[Optional[str], str, bool]:
+    """(generation, words for it, from the requirements file) of the fastai that would load the export."""
+    if _requirements(data) is not None:
+        listed, specifier, line = _pin(data, "fastai")
+        if not listed:
+            return None, "requirements.txt lists no fastai", True
+        generation = _generation_of_pin(specifier)
+        words = "requirements.txt's %s" % line if str(specifier) else "requirements.txt's unpinned fastai (pip " \
+                                                                      "installs the newest, >= 2.8)"
+        return generation, words, True
+    dist = facts.distribution("fastai")
+    if dist is None or dist.parsed_version is None:
+        return None, "fastai is not installed here", False
+    generation = "new" if dist.parsed_version >= FASTAI_NEW_GENERATION else "old"
+    return generation, "fastai %s here" % dist.version, False
+
+
+def generation_conflict(facts, data) -> Tuple[Optional[str], List[str]]:
+    """The export's generation and the modules it names that the judged fastai cannot load, when they differ."""
+    references = _references(data)
+    made, modules = export_generation(references)
+    judged, _, _ = _judged_fastai(facts, data)
+    if made is None or judged is None or made == judged:
+        return None, []
+    if made == "new" and any(_under(m, ("cloudpickle",)) for m, _ in references):
+        modules = modules + ["cloudpickle"]
+    return made, modules
+
+
+def _judged_python(facts, data) -> Tuple[Optional[Version], str]:
+    requirements = _requirements(data) or {}
+    if requirements.get("python_version"):
+        return Version(str(requirements["python_version"])), "Python %s (%s)" % (
+            requirements["python_version"], requirements.get("python_source") or "the requirements")
+    python = facts.data("python") or {}
+    version = python.get("version") or (facts.data("learner-names") or {}).get("python")
+    if not version:
+        return None, "Python ?"
+    text = ".".join(str(part) for part in version)
+    return Version(text), "Python %s here" % text
+
+
+def _target_os_name(facts) -> Optional[str]:
+    markers = (facts.data("python") or {}).get("marker_environment") or {}
+    return markers.get("os_name") or (facts.data("learner-names") or {}).get("os_name")
+
+
+def _pathlib_local_unloadable(facts, data) -> bool:
+    python, _ = _judged_python(facts, data)
+    return python is not None and python < PATHLIB_LOCAL_PYTHON and any(
+        _under(m, ("pathlib._local",)) for m, _ in _references(data))
+
+
+@check("learner-export", "The exported learner was read without unpickling it")
+def learner_export(facts):
+    problem = _not_given_or_unread(facts)
+    if problem is not None:
+        yield problem
+        return
+    data = _export(facts)
+    references = _references(data)
+    modules = {m for m, _ in references}
+    made, telling = export_generation(references)
+    generation = {"old": "fastai < 2.8 (names %s)" % ", ".join(telling),
+                  "new": "fastai >= 2.8 (names %s)" % ", ".join(telling)}.get(made, "no fastai generation named")
+    requirements = _requirements(data)
+    judged = " against %s" % requirements.get("path") if requirements else ""
+    yield ok("%s: %d globals from %d modules, made by %s%s" % (_file(data), len(references), len(modules),
+                                                               generation, judged),
+             detail="pickle %s: %d bytes, protocol %s, %d opcodes, %d tensors, read in %.3f s"
+             % (data.get("pickle_name"), data.get("pickle_bytes") or 0, data.get("protocol"), data.get("opcodes") or 0,
+                data.get("tensors") or 0, data.get("seconds") or 0.0))
+
+
+@check("learner-main-functions", "The export names no function or class from the training notebook (__main__)")
+def learner_main_functions(facts):
+    problem = _not_given_or_unread(facts)
+    if problem is not None:
+        yield problem
+        return
+    data = _export(facts)
+    names = [name for module, name in _references(data) if module == "__main__"]
+    if not names:
+        yield ok("%s names nothing from __main__ (the notebook that trained it)" % _file(data))
+        return
+    shown = ", ".join(names)
+    yield error(
+        "%s needs %s from the training notebook (__main__): load_learner fails without %s" % (
+            _file(data), shown, "it" if len(names) == 1 else "them"),
+        detail="The export stores %s by name only; loading raises \"AttributeError: Can't get attribute '%s' on "
+               "<module '__main__'>\" unless the loading script defines it first." % (shown, names[0]),
+        fix=fix("Define or import %s (the same code as in the training notebook) before calling load_learner, "
+                "e.g. at the top of app.py; or re-export with fastai >= %s, whose export stores functions defined "
+                "in the notebook inside the file (cloudpickle)." % (shown, CLOUDPICKLE_EXPORT_FASTAI)),
+        links=("https://github.com/fastai/fastbook/issues/472",),
+    )
+
+
+@check("learner-fastai-generation", "The fastai that loads the export is of the generation that made it (2.8 "
+                                    "moved Transform to fasttransform)")
+def learner_fastai_generation(facts):
+    problem = _not_given_or_unread(facts)
+    if problem is not None:
+        yield problem
+        return
+    data = _export(facts)
+    made, telling = export_generation(_references(data))
+    judged, words, from_pins = _judged_fastai(facts, data)
+    name = _file(data)
+    if from_pins and judged is None and made is not None:
+        yield error("requirements.txt lists no fastai, which %s needs" % name,
+                    fix=fix("Add fastai to requirements.txt: %s" % (
+                        "fastai>=%s" % CLOUDPICKLE_EXPORT_FASTAI if made == "new" else "fastai==%s" % LAST_OLD_FASTAI)))
+        return
+    if made is None or judged is None or made == judged:
+        if made is None:
+            yield ok("%s names no fastai transform module: no generation to match" % name)
+        elif judged is None:
+            yield info("%s was made by fastai %s 2.8; %s" % (name, "<" if made == "old" else ">=", words))
+        else:
+            yield ok("%s was made by fastai %s 2.8, as %s" % (name, "<" if made == "old" else ">=", words))
+        return
+    if made == "old":
+        detail = ("The export names %s, which fastai >= 2.8 no longer has (fastcore 1.8 removed them); fastai's "
+                  "load_learner raises \"attempted to import from `fastcore.dispatch` and/or `fastcore.transform` "
+                  "which are deprecated in `fastai>=2.8.0`\". fastai %s needs torch<2.7." % (
+                      ", ".join(telling), LAST_OLD_FASTAI))
+        if from_pins:
+            yield error("%s was made by fastai < 2.8; %s installs a fastai that refuses it" % (name, words),
+                        detail=detail,
+                        fix=fix("Re-export it with the fastai the Space installs (load it where it was made, "
+                                "upgrade fastai there, learn.export()), or change the pin in requirements.txt to "
+                                "fastai<2.8 (with torch<2.7), e.g. fastai==%s" % LAST_OLD_FASTAI))
+        else:
+            yield error("%s was made by fastai < 2.8, which %s refuses" % (name, words), detail=detail,
+                        fix=fix("Re-export it with this fastai (load it where it was made, upgrade fastai there, "
+                                "learn.export()), or install a fastai before 2.8 here:",
+                                "pip install 'fastai<2.8'"),
+                        links=("https://github.com/fastai/fastai/pull/4115",))
+        return
+    detail = ("The export names %s (fastai >= 2.8 moved Transform and Pipeline to fasttransform, dispatch to "
+              "plum%s); %s cannot load it." % (", ".join(telling), ", and pickles with cloudpickle" if any(
+                  _under(m, ("cloudpickle",)) for m, _ in _references(data)) else "", words))
+    if from_pins:
+        yield error("%s was made by fastai >= 2.8; %s cannot load it" % (name, words), detail=detail,
+                    fix=fix("Change the pin in requirements.txt to fastai>=%s" % CLOUDPICKLE_EXPORT_FASTAI))
+    else:
+        yield error("%s was made by fastai >= 2.8; %s cannot load it (no fasttransform, plum)" % (name, words),
+                    detail=detail, fix=install_fix(facts, "Upgrade fastai here (it brings fasttransform, "
+                                                          "plum-dispatch and cloudpickle):",
+                                                   "fastai>=%s" % CLOUDPICKLE_EXPORT_FASTAI))
+
+
+@check("learner-paths", "The export's paths instantiate here (PosixPath vs WindowsPath, Python 3.13's "
+                        "pathlib._local)")
+def learner_paths(facts):
+    problem = _not_given_or_unread(facts)
+    if problem is not None:
+        yield problem
+        return
+    data = _export(facts)
+    name = _file(data)
+    classes = {attribute for module, attribute in _references(data) if _under(module, ("pathlib",))}
+    os_name = _target_os_name(facts)
+    found = False
+    # pathlib: PosixPath.__new__ on Windows (and WindowsPath elsewhere) raises "cannot instantiate 'PosixPath'
+    # on your system" (Lib/pathlib.py, Lib/pathlib/_local.py).
+    if "PosixPath" in classes and os_name == "nt":
+        found = True
+        yield error("%s holds a PosixPath (exported on Linux or macOS): load_learner on Windows fails with "
+                    "\"cannot instantiate 'PosixPath' on your system\"" % name,
+                    fix=fix("Before load_learner, map the class for the load: import pathlib; "
+                            "pathlib.PosixPath = pathlib.WindowsPath (or load it on Linux or macOS)."),
+                    links=("https://github.com/fastai/fastai/issues/3921",))
+    if "WindowsPath" in classes and os_name == "posix":
+        found = True
+        yield error("%s holds a WindowsPath (exported on Windows): load_learner here fails with \"cannot "
+                    "instantiate 'WindowsPath' on your system\"" % name,
+                    fix=fix("Before load_learner, map the class for the load: import pathlib; "
+                            "pathlib.WindowsPath = pathlib.PosixPath (or re-export it on Linux or macOS)."))
+    if _pathlib_local_unloadable(facts, data):
+        found = True
+        _, words = _judged_python(facts, data)
+        yield error("%s was exported with Python >= 3.13 (it names pathlib._local), which %s does not have"
+                    % (name, words),
+                    detail="Loading raises \"ModuleNotFoundError: No module named 'pathlib._local'; 'pathlib' "
+                           "is not a package\" (cpython#133789).",
+                    fix=fix("Load it with Python >= 3.13, re-export it with the Python that will load it, or before "
+                            "load_learner: import sys, pathlib; sys.modules['pathlib._local'] = pathlib"))
+    if not found:
+        yield ok("%s's paths load here%s" % (name, " (%s)" % ", ".join(sorted(classes)) if classes else ""))
+
+
+def _distribution_of(facts, names: dict, top: str) -> Tuple[str, Optional[str]]:
+    """(distribution name, installed version or None) providing a top-level module."""
+    provided = (names.get("distributions") or {}).get(top) or []
+    for candidate in provided:
+        dist = facts.distribution(candidate)
+        if dist is not None:
+            return dist.name, dist.version
+    name = provided[0] if provided else KNOWN_DISTRIBUTIONS.get(top, top)
+    dist = facts.distribution(name)
+    return name, dist.version if dist else None
+
+
+def _requirement_closure(facts, data) -> Optional[set]:
+    """Every distribution the --requirements file installs, as far as installed metadata tells."""
+    requirements = _requirements(data)
+    if requirements is None:
+        return None
+    markers = (facts.data("python") or {}).get("marker_environment")
+    pending = list(requirements.get("pins") or {})
+    seen = set()
+    while pending:
+        name = canonicalize_name(pending.pop())
+        if name in seen:
+            continue
+        seen.add(name)
+        dist = facts.distribution(name)
+        if dist is not None:
+            pending.extend(r.name for r in active_requirements(dist, markers))
+    return seen
+
+
+@check("learner-unresolved-names", "Every module and name the export imports resolves here")
+def learner_unresolved_names(facts):
+    problem = _not_given_or_unread(facts)
+    if problem is not None:
+        yield problem
+        return
+    data = _export(facts)
+    name = _file(data)
+    outcome = facts.outcome("learner-names")
+    if outcome is None or outcome.status == "skipped":
+        yield skipped("the names were not looked up (%s)" % (getattr(outcome, "reason", None) or "not run"))
+        return
+    if not outcome.ok:
+        yield error("the export's names could not be looked up in %s: %s" % (facts.python, outcome.reason),
+                    detail=outcome.stderr_tail.strip())
+        return
+    names = outcome.data
+    _, explained = generation_conflict(facts, data)
+    closure = _requirement_closure(facts, data)
+    culprits: List[str] = []
+    evidence: List[str] = []
+    to_install: Dict[str, None] = {}
+    drifted: Dict[str, str] = {}
+    listed_elsewhere: List[str] = []
+    for record in names.get("modules") or ():
+        module = str(record.get("module"))
+        if module == "__main__" or _under(module, explained):
+            continue
+        if _under(module, ("pathlib._local",)) and _pathlib_local_unloadable(facts, data):
+            continue
+        top = module.split(".")[0]
+        dist, version = _distribution_of(facts, names, top)
+        if not record.get("found") or (record.get("error") and not record.get("imported")):
+            reason = record.get("error") or "no module named %r" % module
+            if version is None:
+                if closure is not None and canonicalize_name(dist) in closure:
+                    listed_elsewhere.append("%s (%s, listed in %s)" % (module, dist, _requirements(data).get("path")))
+                    continue
+                culprits.append("%s (%s, not installed)" % (module, dist))
+                to_install[dist] = None
+            else:
+                culprits.append("%s (%s %s has no such module)" % (module, dist, version))
+                drifted[dist] = version
+            evidence.append("%s: %s" % (module, reason))
+            continue
+        for attribute, reason in sorted((record.get("missing") or {}).items()):
+            culprits.append("%s.%s (%s %s)" % (module, attribute, dist, version or "?"))
+            drifted[dist] = version or "?"
+            evidence.append("%s.%s: %s" % (module, attribute, reason))
+    if closure is not None:
+        for top in sorted({m.split(".")[0] for m, _ in _references(data)} - {"__main__"}):
+            provided = (names.get("distributions") or {}).get(top) or []
+            if provided and not any(canonicalize_name(p) in closure for p in provided):
+                culprits.append("%s (%s, missing from %s)" % (top, provided[0], _requirements(data).get("path")))
+                evidence.append("%s: installed here from %s, but neither requirements.txt nor what it installs "
+                                "lists it" % (top, provided[0]))
+                to_install[provided[0]] = None
+    if not culprits:
+        looked = len([r for r in names.get("modules") or () if r.get("module") != "__main__"])
+        yield ok("every module and name %s imports resolves here (%d modules)%s" % (
+            name, looked, "; %s" % "; ".join(listed_elsewhere) if listed_elsewhere else ""))
+        return
+    shown = ", ".join(culprits[:3]) + (" and %d more" % (len(culprits) - 3) if len(culprits) > 3 else "")
+    texts = []
+    if to_install:
+        if closure is not None:
+            texts.append("Add to requirements.txt: %s." % ", ".join(to_install))
+        else:
+            texts.append("Install what the export needs.")
+    if drifted:
+        texts.append("The export was made with other versions of %s: install the versions it was made with, or "
+                     "re-export it with %s." % (", ".join(drifted), ", ".join("%s %s" % item for item in
+                                                                               drifted.items())))
+    finding_fix = (install_fix(facts, " ".join(texts), *to_install) if to_install and closure is None
+                   else fix(" ".join(texts)))
+    yield error("%s needs what this environment lacks: %s" % (name, shown), detail="\n".join(evidence),
+                fix=finding_fix)

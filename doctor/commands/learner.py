@@ -1,0 +1,188 @@
+"""`dl-doctor learner PATH`: will this exported learner load here (or under a requirements.txt's pins)?
+
+The export is read in this process without unpickling it (doctor.learner_export); the names it references are
+looked up in the target interpreter by the ``learner-names`` probe; the ``learner`` and ``torch_load`` checks
+judge. ``check --learner`` and ``%doctor --learner`` add the same facts to a full check.
+"""
+
+import argparse
+import json
+import os
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Dict, List, Mapping, Optional, TextIO
+
+from doctor.collect import Target
+from doctor.commands.inputs import UsageError, target_of
+
+LEARNER_CATEGORIES = ("learner", "torch_load")
+LEARNER_FACT = "learner"
+NAMES_PROBE = "learner-names"
+
+
+def add_learner_parser(commands) -> None:
+    from doctor.commands.output import add_output_options
+
+    learner = commands.add_parser("learner", help="will this exported learner (export.pkl) load here? Read without "
+                                                  "unpickling it")
+    learner.add_argument("path", metavar="PATH", help="the exported learner (learn.export(), torch.save)")
+    learner.add_argument("--requirements", metavar="FILE",
+                         help="judge against a deployment's requirements.txt pins (a Hugging Face Space's) instead of "
+                              "the installed versions where the pins decide")
+    learner.add_argument("--python", metavar="PATH", help="the interpreter that will load it (default: this one)")
+    add_output_options(learner)
+    learner.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
+    learner.add_argument("-v", "--verbose", action="store_true", help="show evidence for every finding, and timings")
+
+
+def read_learner_input(path: str, requirements: Optional[str] = None) -> Dict[str, Any]:
+    """The ``learner`` fact: the export's contents (and the requirements' pins); ``UsageError`` for bad input."""
+    from doctor.learner_export import ExportError, read_export
+
+    try:
+        contents = read_export(path)
+    except ExportError as exc:
+        raise UsageError(str(exc)) from None
+    data = contents.to_dict()
+    if requirements is not None:
+        data["requirements"] = read_requirements(requirements)
+    return data
+
+
+def read_requirements(path: str) -> Dict[str, Any]:
+    """Pins from a requirements.txt (options, URLs and local paths are left to pip), and the Python version a
+    Hugging Face Space's README.md beside it declares (``python_version:``), if any."""
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
+    try:
+        with open(path, "r", encoding="utf-8") as handle:
+            text = handle.read(1024 * 1024)
+    except IsADirectoryError:
+        raise UsageError("--requirements %s: is a folder, not a requirements file" % path) from None
+    except OSError as exc:
+        raise UsageError("--requirements %s: cannot read it (%s)" % (path, exc.strerror or exc)) from None
+    except UnicodeDecodeError:
+        raise UsageError("--requirements %s: not a text file" % path) from None
+    pins: Dict[str, Dict[str, str]] = {}
+    for number, raw in enumerate(text.splitlines(), 1):
+        # pip: a comment starts with "#" at the line's start or after whitespace.
+        line = raw.split(" #", 1)[0].split("\t#", 1)[0].strip()
+        if not line or line.startswith("#") or line.startswith("-") or line.startswith((".", "/")) or (
+                "://" in line and "@" not in line):
+            continue
+        try:
+            requirement = Requirement(line)
+        except InvalidRequirement as exc:
+            raise UsageError("--requirements %s: line %d is not a requirement (%s)" % (path, number, exc)) from None
+        pins[canonicalize_name(requirement.name)] = {"line": line, "specifier": str(requirement.specifier)}
+    found = {"path": path, "pins": pins, "python_version": None, "python_source": None}
+    readme = os.path.join(os.path.dirname(os.path.abspath(path)), "README.md")
+    version = _space_python_version(readme)
+    if version:
+        found.update(python_version=version, python_source="python_version in %s" % readme)
+    return found
+
+
+def _space_python_version(readme: str) -> Optional[str]:
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        with open(readme, "r", encoding="utf-8") as handle:
+            text = handle.read(64 * 1024)
+    except (OSError, UnicodeDecodeError):
+        return None
+    lines = text.splitlines()
+    if not lines or lines[0].strip() != "---":
+        return None
+    for line in lines[1:]:
+        if line.strip() == "---":
+            break
+        key, _, value = line.partition(":")
+        if key.strip() == "python_version":
+            value = value.strip().strip("'\"")
+            try:
+                Version(value)
+            except InvalidVersion:
+                return None
+            return value
+    return None
+
+
+def _names_arguments(data: Mapping[str, Any]) -> Dict[str, List[Any]]:
+    modules: Dict[str, List[str]] = {}
+    for module, name, _ in data.get("references") or ():
+        modules.setdefault(module, []).append(name)
+    return {"modules": [[module, names] for module, names in modules.items()]}
+
+
+def learner_outcomes(target: Target, data: Mapping[str, Any], environment: Mapping[str, str],
+                     processes: Optional[list] = None, specs=None) -> Dict[str, Any]:
+    """The ``learner`` fact and the ``learner-names`` probe's outcome (plus any other ``specs`` run beside it)."""
+    from doctor.probes import learner_names_probe
+    from doctor.probes.runner import OK, ProbeOutcome, run_probes
+
+    specs = list(specs or ()) + [learner_names_probe()]
+    # The names travel in a file: a command line is limited (128 kB per argument on Linux, 32 kB on Windows).
+    handle, path = tempfile.mkstemp(prefix="dl-doctor-learner-", suffix=".json")
+    try:
+        with os.fdopen(handle, "w") as written:
+            json.dump(_names_arguments(data), written)
+        arguments = {NAMES_PROBE: {"file": path}, "python": {"modules": []}, "packages": {}}
+        outcomes = run_probes(specs, target.python, target.cwd, environment, arguments, processes)
+    finally:
+        os.unlink(path)
+    outcomes[LEARNER_FACT] = ProbeOutcome(LEARNER_FACT, OK, dict(data), None, "", float(data.get("seconds") or 0.0),
+                                          None, None)
+    return outcomes
+
+
+def collect_learner_facts(target: Target, data: Mapping[str, Any], lesson: int):
+    """What ``dl-doctor learner`` needs: the interpreter and its distributions, and the export's names."""
+    from doctor.collect import probe_environment
+    from doctor.facts import assemble_facts
+    from doctor.probes import learner_probes
+    from doctor.probes.runner import killed_on_interrupt
+
+    metadata = [spec for spec in learner_probes() if spec.name != NAMES_PROBE]
+    with killed_on_interrupt() as processes:
+        outcomes = learner_outcomes(target, data, probe_environment(), processes, metadata)
+    return assemble_facts(target.python, target.cwd, False, lesson, outcomes)
+
+
+def collect_with_learner(target: Target, lesson: int, quick: bool, data: Mapping[str, Any], facts=None):
+    """A full check's facts (collected here unless given) with the export's beside them."""
+    from doctor.collect import collect_facts, probe_environment
+    from doctor.facts import assemble_facts
+    from doctor.probes.runner import killed_on_interrupt
+
+    with ThreadPoolExecutor(max_workers=2) as pool, killed_on_interrupt() as processes:
+        names = pool.submit(learner_outcomes, target, data, probe_environment(), processes)
+        if facts is None:
+            facts = collect_facts(target, lesson, quick)
+        outcomes = dict(facts.probes, **names.result())
+    return assemble_facts(facts.python, facts.cwd, facts.quick, facts.lesson, outcomes)
+
+
+def learner_checks():
+    from doctor.registry import registered_checks
+
+    return [spec for spec in registered_checks() if spec.category in LEARNER_CATEGORIES]
+
+
+def run_learner(arguments: argparse.Namespace, stdout: TextIO) -> int:
+    from doctor.commands.output import publish, render_report, report_step_summary
+    from doctor.lessons import DEFAULT_LESSON
+    from doctor.render.text import Style, summary_line
+    from doctor.report import diagnose
+
+    started = time.perf_counter()
+    data = read_learner_input(arguments.path, arguments.requirements)
+    target = target_of(arguments.python)
+    facts = collect_learner_facts(target, data, DEFAULT_LESSON)
+    report = diagnose(target, DEFAULT_LESSON, facts=facts, checks=learner_checks(), started=started)
+    style = Style.for_stream(stdout) if arguments.output is None else Style(unicode=True, color=False)
+    text = render_report(report, arguments, style, verbose=arguments.verbose)
+    publish(text, arguments, stdout, summary_line(report), "report", lambda: report_step_summary(report, arguments))
+    return report.exit_code(strict=arguments.strict)
