@@ -280,3 +280,17 @@ def test_bad_requirements_file(crafted, tmp_path):
 def test_check_learner_refuses_quick(crafted):
     completed = run_cli("check", "--quick", "--learner", str(crafted / "main_function.pkl"))
     assert completed.returncode == 2 and "cannot be combined" in completed.stderr
+
+
+def test_doctor_magic_takes_learner():
+    from doctor.notebook.magic import MagicUsageError, parse
+
+    assert parse("--learner export.pkl").learner == "export.pkl"
+    with pytest.raises(MagicUsageError):
+        parse("--quick --learner export.pkl")
+
+
+def test_torch_load_checks_run_in_every_check():
+    completed = run_cli("list", "--format", "json")
+    listed = completed.stdout
+    assert "torch-weights-only-variable" in listed and "fastai-weights-only" in listed

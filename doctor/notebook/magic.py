@@ -9,7 +9,8 @@ from typing import List, Optional
 
 from doctor.lessons import DEFAULT_LESSON, LESSONS
 
-USAGE = ("usage: %doctor [widgets] [--lesson N] [--quick] [--ops] [--bench] [--fix] [--timeout SECONDS]")
+USAGE = ("usage: %doctor [widgets] [--lesson N] [--quick] [--ops] [--bench] [--fix] [--timeout SECONDS] "
+         "[--learner PATH]")
 OUTSIDE = ("dl-doctor: %doctor runs inside IPython or Jupyter (load it with %load_ext doctor); "
            "in a terminal, run: dl-doctor check")
 
@@ -32,6 +33,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--bench", action="store_true")
     parser.add_argument("--fix", action="store_true")
     parser.add_argument("--timeout", type=float, default=8.0)
+    parser.add_argument("--learner", metavar="PATH")
     return parser
 
 
@@ -43,8 +45,8 @@ def parse(line: str) -> argparse.Namespace:
     if arguments.lesson not in LESSONS:
         raise MagicUsageError("lesson %d does not exist: choose %d-%d" % (arguments.lesson, min(LESSONS),
                                                                          max(LESSONS)))
-    if arguments.quick and (arguments.ops or arguments.bench):
-        raise MagicUsageError("--quick does not import torch: it cannot be combined with --ops or --bench")
+    if arguments.quick and (arguments.ops or arguments.bench or arguments.learner):
+        raise MagicUsageError("--quick does not import torch: it cannot be combined with --ops, --bench or --learner")
     return arguments
 
 
@@ -77,8 +79,22 @@ def doctor_magic(line: str = ""):
         return None
     if arguments.action == "widgets":
         return _widgets(target, arguments.timeout)
+    learner = None
+    if arguments.learner:
+        from doctor.commands.inputs import UsageError
+        from doctor.commands.learner import read_learner_input
+
+        try:
+            learner = read_learner_input(arguments.learner)
+        except UsageError as exc:
+            print("%%doctor: %s" % exc)
+            return None
     facts = collect_facts(target, arguments.lesson, quick=arguments.quick,
                           bench=BenchRequest() if arguments.bench else None)
+    if learner is not None:
+        from doctor.commands.learner import collect_with_learner
+
+        facts = collect_with_learner(target, arguments.lesson, False, learner, facts)
     report = diagnose(target, arguments.lesson, facts=facts)
     if arguments.ops:
         _show_ops(report)
