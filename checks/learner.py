@@ -11,7 +11,7 @@ from packaging.version import Version
 
 from checks.commands import install_fix
 from doctor.facts import active_requirements
-from doctor.findings import error, fix, info, ok, skipped, warning
+from doctor.findings import error, fix, info, ok, skipped
 from doctor.registry import check
 from doctor.requirements import can_meet
 

@@ -25,11 +25,8 @@ def export(references, requirements=None):
 
 
 def looked_up(references, missing_modules=(), missing_names=None, distributions=None):
-    modules = {}
-    for module, name, _ in references:
-        modules.setdefault(module, [])
     records = []
-    for module in modules:
+    for module in dict.fromkeys(reference[0] for reference in references):
         found = None if module == "__main__" else module not in missing_modules
         records.append({"module": module, "found": found, "imported": bool(found), "error": None,
                         "missing": (missing_names or {}).get(module, {}), "looked_up": bool(found)})

@@ -2,7 +2,6 @@
 # doctor/learner_export.py, without unpickling it), looked up in the target interpreter: find_spec for each
 # module, then an import of that library module and an attribute lookup for each name. The pickle itself is
 # never loaded here. Old-interpreter syntax on purpose (see prelude.py).
-import importlib
 import os
 import sys
 import time
