@@ -5,6 +5,6 @@ boundary, an error text) carries a comment citing where it comes from.
 """
 
 from checks import (  # noqa: F401
-    bench, cuda, devices, dist, learner, lesson, mps, notebook, ops, packages, probes, python, shadowing, torch_build,
-    torch_load, widgets,
+    bench, course_tools, cuda, devices, dist, drift, learner, lesson, mps, notebook, ops, packages, probes, python,
+    shadowing, torch_build, torch_load, widgets,
 )

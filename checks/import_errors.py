@@ -54,6 +54,9 @@ def explain_import_error(facts, error_info) -> Explanation:
             else "a local file shadows an installed package",
             fix("Rename or move the file (and delete its __pycache__ folder), then restart the kernel."),
         )
+    kaggle = kaggle_credentials(facts, text)
+    if kaggle is not None:
+        return kaggle
     # Mismatched torchvision: pytorch/vision#4728.
     if "torchvision::nms does not exist" in text or "Couldn't load custom C++ ops" in text:
         return Explanation("torchvision does not match the installed torch",
@@ -93,6 +96,18 @@ def explain_import_error(facts, error_info) -> Explanation:
                 pip_install(facts, "--force-reinstall", "torch", "torchvision")),
         )
     return Explanation("%s: %s" % (kind, message.splitlines()[0] if message else ""), None)
+
+
+def kaggle_credentials(facts, text: str) -> Optional[Explanation]:
+    """``import kaggle`` authenticates at import time in some versions and raises without a token
+    ("OSError: Could not find kaggle.json. Make sure it's located in ...", Kaggle/kaggle-cli#617): the
+    package works, the credentials are missing."""
+    if "Could not find kaggle.json" not in text:
+        return None
+    from checks.course_tools import kaggle_credentials_fix
+    return Explanation("kaggle is installed but finds no API token (~/.kaggle/kaggle.json or KAGGLE_USERNAME/"
+                       "KAGGLE_KEY): it authenticates when imported (see kaggle-credentials)",
+                       kaggle_credentials_fix(facts))
 
 
 def failing_owner(error_info, skip=()):

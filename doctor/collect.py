@@ -48,7 +48,12 @@ def probe_arguments(lesson: int) -> Mapping[str, Mapping[str, object]]:
     # Where the lesson's own packages would come from, so --quick judges a missing or shadowed one as a
     # full check does.
     modules = list(dict.fromkeys(SHADOWABLE_MODULES + profile.packages()))
-    return {"python": {"modules": modules}, "imports": {"statements": statements}}
+    # The library calls the lesson's notebooks make, looked up in the imports child after the statements.
+    calls = [call.to_argument() for call in profile.calls]
+    # transformers' own minimum for accelerate (Trainer needs it), read from its dependency table.
+    tables = {"transformers": ["accelerate"]} if "transformers" in profile.packages() else {}
+    return {"python": {"modules": modules}, "imports": {"statements": statements, "calls": calls},
+            "course": {"tables": tables}}
 
 
 def collect_facts(

@@ -49,7 +49,11 @@ def builtin_probes() -> Tuple[ProbeSpec, ...]:
                   "the interpreter and its environment, installed distributions, kernelspecs and widget front ends",
                   members=tuple(METADATA_MEMBERS)),
         ProbeSpec("hardware", _program("hardware"), 30.0, True, "GPUs from the driver (NVML, nvidia-smi)"),
-        ProbeSpec("imports", _program("imports"), 180.0, False, "the lesson's import statements"),
+        ProbeSpec("imports", _program("api_drift", "imports"), 180.0, False,
+                  "the lesson's import statements and library calls"),
+        ProbeSpec("course", _program("course_tools"), 30.0, True,
+                  "what the course's packages need outside Python: Graphviz's dot, Kaggle credentials, "
+                  "transformers' dependency table"),
     )
 
 

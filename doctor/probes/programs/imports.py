@@ -1,5 +1,6 @@
 # Probe "imports": runs a lesson's import statements, in order, the way a notebook cell would,
-# and records each one's outcome and error without judging it.
+# and records each one's outcome and error without judging it; then looks up the lesson's library calls
+# (api_drift.py, prepended to this program) in the same child, so no library is imported twice.
 import os
 import sys
 import time
@@ -71,4 +72,9 @@ def collect(arguments):
             "error": error,
         })
     device, device_error = _fastai_default_device()
-    return {"statements": results, "fastai_default_device": device, "fastai_default_device_error": device_error}
+    answer = {"statements": results, "fastai_default_device": device, "fastai_default_device_error": device_error}
+    if arguments.get("calls"):
+        started = time.time()
+        answer["calls"] = _drift_check_calls(arguments["calls"])
+        answer["calls_seconds"] = time.time() - started
+    return answer
