@@ -132,7 +132,8 @@ def numpy_1_extension(facts, error_info) -> Explanation:
         pin = plan_install(facts, "numpy<2")
         return Explanation(
             "an extension module was compiled for NumPy 1.x but NumPy %s is installed" % numpy_version,
-            fix("Upgrade the package named last in the traceback, or pin NumPy 1.x:", pin.command) if pin.command
+            fix("Upgrade the package named last in the traceback, or pin NumPy 1.x:", pin.command, choice=True)
+            if pin.command
             else fix("Upgrade the package named last in the traceback (pinning NumPy 1.x is no way out: %s)."
                      % conflicts_text(pin.conflicts)))
     cause = "%s %s was built for NumPy 1.x; NumPy %s is installed" % (owner["name"], owner["version"], numpy_version)

@@ -79,9 +79,8 @@ def _kernel_fix(facts, pip_problem, missing):
     python = target_python(facts)
     texts, commands = [], []
     if pip_problem:
-        texts.append("Install with this interpreter's pip (in a notebook: %pip install NAME, which always targets "
-                     "the kernel).")
-        commands.append("%s -m pip install NAME" % python)
+        texts.append("Install with this interpreter's pip, `%s -m pip install NAME` (in a notebook: `%%pip install "
+                     "NAME`, which always targets the kernel)." % quote(facts, python))
     if missing:
         texts.append("Give this interpreter Jupyter (start it with %s -m jupyter lab)." % quote(facts, python))
         commands.append(pip_install(facts, *missing))

@@ -271,7 +271,8 @@ def _either_fix(facts, *choices):
                  for text, plan in plans if not plan.command]
     text = " or ".join(t if i == 0 else t[0].lower() + t[1:] for i, (t, _) in enumerate(usable))
     text = (text[0].upper() + text[1:] + ":") if usable else "No install fixes it without breaking another package."
-    return fix(" ".join([text] + [line + "." for line in ruled_out]), *(plan.command for _, plan in usable))
+    return fix(" ".join([text] + [line + "." for line in ruled_out]), *(plan.command for _, plan in usable),
+               choice=len(usable) > 1)
 
 
 # Pillow 10.0.0 removed Image.ANTIALIAS (Pillow 10.0.0 release notes, "Removed constants").

@@ -19,18 +19,24 @@ SEVERITY = {ERROR: 4, WARNING: 3, INFO: 2, OK: 1, SKIPPED: 0}
 
 @dataclass(frozen=True)
 class Fix:
-    """What to do: words, copy-pasteable commands, and the id of an automatic fix where one exists."""
+    """What to do: words, copy-pasteable commands, and the id of an automatic fix where one exists.
+
+    ``choice`` says the commands are ways out to pick from, the first recommended (upgrade torch, or pin NumPy
+    1.x), not steps to run one after another; a merged pip command takes only the first of a choice."""
 
     text: str
     commands: Tuple[str, ...] = ()
     automatic: Optional[str] = None
+    choice: bool = False
 
     def to_dict(self) -> Dict[str, Any]:
-        return {"text": self.text, "commands": list(self.commands), "automatic": self.automatic}
+        return {"text": self.text, "commands": list(self.commands), "automatic": self.automatic,
+                "choice": self.choice}
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> "Fix":
-        return cls(str(raw["text"]), tuple(raw.get("commands") or ()), raw.get("automatic"))
+        return cls(str(raw["text"]), tuple(raw.get("commands") or ()), raw.get("automatic"),
+                   bool(raw.get("choice", False)))
 
 
 @dataclass(frozen=True)
@@ -92,6 +98,6 @@ error = _make(ERROR)
 skipped = _make(SKIPPED)
 
 
-def fix(text: str, *commands: str, automatic: Optional[str] = None) -> Fix:
-    return Fix(text=text, commands=tuple(commands), automatic=automatic)
+def fix(text: str, *commands: str, automatic: Optional[str] = None, choice: bool = False) -> Fix:
+    return Fix(text=text, commands=tuple(commands), automatic=automatic, choice=choice)
 

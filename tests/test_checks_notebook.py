@@ -146,7 +146,7 @@ REGISTER = PYTHON + " -m ipykernel install --user --name course --display-name '
 
 
 @pytest.mark.parametrize("notebook, fixes", [
-    ({"pip_on_path": OTHER_PIP}, [PYTHON + " -m pip install NAME", REGISTER]),
+    ({"pip_on_path": OTHER_PIP}, [REGISTER]),
     ({"kernelspecs": [OTHER_SPEC], "jupyter_modules": NO_JUPYTER},
      [PYTHON + " -m pip install jupyterlab ipykernel", REGISTER]),
     ({"kernelspecs": [], "jupyter_modules": KERNEL_ONLY}, [PYTHON + " -m pip install jupyterlab", REGISTER]),
@@ -155,6 +155,8 @@ def test_kernel_interpreter_warning_fixes_with_this_interpreter(notebook, fixes)
     finding = one("kernel-interpreter", facts_for(notebook))
     assert finding.status == "warning"
     assert list(commands(finding)) == fixes
+    # A template for the learner's own packages is words, never a command to paste as it is.
+    assert all("NAME" not in command for command in commands(finding))
 
 
 def test_kernel_interpreter_title_is_the_pip_problem_when_both_are_wrong():
@@ -162,8 +164,8 @@ def test_kernel_interpreter_title_is_the_pip_problem_when_both_are_wrong():
                                                    "jupyter_modules": NO_JUPYTER}))
     assert finding.title.startswith("`pip` on PATH")
     assert NOTHING_REACHES in finding.detail
-    assert list(commands(finding)) == [PYTHON + " -m pip install NAME", PYTHON + " -m pip install jupyterlab ipykernel",
-                                       REGISTER]
+    assert list(commands(finding)) == [PYTHON + " -m pip install jupyterlab ipykernel", REGISTER]
+    assert "`%s -m pip install NAME`" % PYTHON in finding.fix.text
 
 
 DATALOADER_CASES = [

@@ -118,18 +118,16 @@ def test_specifiers_meet_where_some_version_satisfies_them_all(specifiers, commo
     assert can_meet([SpecifierSet(specifiers)]) is common
 
 
-@pytest.mark.parametrize("text, commands, chosen", [
-    # A fix that offers a choice: the first (recommended) alternative only.
-    ("Either pin NumPy 1.x, or upgrade torch (and the matching torchvision):",
-     [pip("'numpy<2'"), pip("'torch>=2.3'", "torchvision")], [pip("'numpy<2'")]),
+@pytest.mark.parametrize("choice, commands, chosen", [
+    # A fix that offers a choice: the first (recommended) way out only.
+    (True, [pip("'torch>=2.3'", "torchvision"), pip("'numpy<2'")], [pip("'torch>=2.3'", "torchvision")]),
     # A fix whose commands go together: all of them.
-    ("Install versions that satisfy every requirement (pip resolves the set together):",
-     [pip("'a<2'"), pip("'b>=1'")], [pip("'a<2'"), pip("'b>=1'")]),
+    (False, [pip("'a<2'"), pip("'b>=1'")], [pip("'a<2'"), pip("'b>=1'")]),
     # Other programs are not pip's to merge.
-    ("Run the multi-process check:", ["dl-doctor dist"], []),
-])
-def test_which_commands_of_a_fix_join_the_merge(text, commands, chosen):
-    assert pip_commands_to_merge(text, commands, windows=False) == chosen
+    (False, ["dl-doctor dist"], []),
+], ids=["choice", "together", "not-pip"])
+def test_which_commands_of_a_fix_join_the_merge(choice, commands, chosen):
+    assert pip_commands_to_merge(fix("Do this:", *commands, choice=choice), windows=False) == chosen
 
 
 def test_findings_merge_by_their_ids():

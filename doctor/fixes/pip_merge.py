@@ -17,7 +17,6 @@ Commands stay apart, each with the reason, when they:
 a version range ``--upgrade`` only picks the newest version inside it.
 """
 
-import re
 import shlex
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -26,7 +25,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
-from doctor.findings import ERROR, WARNING
+from doctor.findings import ERROR, WARNING, Fix
 from doctor.requirements import can_meet
 
 UPGRADE_OPTIONS = ("--upgrade", "-U")
@@ -226,20 +225,11 @@ def merge_pip_commands(sources: Sequence[Tuple[str, str]], windows: bool) -> Lis
     return merged
 
 
-# A word in capitals is a placeholder in a template ("pip install NAME"), not a distribution to install.
-_PLACEHOLDER = re.compile(r"^[A-Z][A-Z_]+$")
-
-# A fix that offers a choice ("Either pin NumPy 1.x, or upgrade torch") lists alternatives, not parts of one
-# fix; only its first command, the one the finding recommends, joins the merged command.
-_OFFERS_A_CHOICE = re.compile(r"\bor\b", re.IGNORECASE)
-
-
-def pip_commands_to_merge(fix_text: str, commands: Sequence[str], windows: bool) -> List[str]:
-    """The commands of one finding's fix that belong in the merged command: pip installs, not templates."""
-    installs = [command for command in commands if _is_pip_install(command, windows)]
-    if len(installs) > 1 and _OFFERS_A_CHOICE.search(fix_text):
-        return installs[:1]
-    return installs
+def pip_commands_to_merge(fix: Fix, windows: bool) -> List[str]:
+    """The commands of one finding's fix that belong in the merged command: its pip installs, and of a choice
+    only the first (recommended) one."""
+    installs = [command for command in fix.commands if _is_pip_install(command, windows)]
+    return installs[:1] if fix.choice else installs
 
 
 def _is_pip_install(command: str, windows: bool) -> bool:
@@ -247,7 +237,7 @@ def _is_pip_install(command: str, windows: bool) -> bool:
         words = split_command(command, windows)
     except ValueError:
         return False
-    return words[1:4] == ["-m", "pip", "install"] and not any(_PLACEHOLDER.match(word) for word in words[4:])
+    return words[1:4] == ["-m", "pip", "install"]
 
 
 def targets_windows(facts) -> bool:
@@ -261,5 +251,5 @@ def merge_finding_fixes(findings, windows: bool) -> List[MergedCommand]:
     finding's other commands are left to it)."""
     sources = [(finding.id, command) for finding in findings
                if finding.status in (ERROR, WARNING) and finding.fix and not finding.fix.automatic
-               for command in pip_commands_to_merge(finding.fix.text, finding.fix.commands, windows)]
+               for command in pip_commands_to_merge(finding.fix, windows)]
     return merge_pip_commands(sources, windows)
