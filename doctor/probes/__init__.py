@@ -40,20 +40,21 @@ def _bundle(members: Dict[str, str]) -> str:
 
 
 # The probes that only read files (no drivers, no imports of the course stack) share one child.
-METADATA_MEMBERS = {"python": "python_env", "packages": "packages", "notebook": "notebook"}
+METADATA_MEMBERS = {
+    "python": "python_env", "packages": "packages", "notebook": "notebook", "course": "course_tools",
+}
 
 
 def builtin_probes() -> Tuple[ProbeSpec, ...]:
     return (
         ProbeSpec("metadata", _bundle(METADATA_MEMBERS), 30.0, True,
-                  "the interpreter and its environment, installed distributions, kernelspecs and widget front ends",
+                  "the interpreter and its environment, installed distributions, kernelspecs and widget front ends, "
+                  "and what the course's packages need outside Python (Graphviz's dot, Kaggle credentials, "
+                  "transformers' dependency table)",
                   members=tuple(METADATA_MEMBERS)),
         ProbeSpec("hardware", _program("hardware"), 30.0, True, "GPUs from the driver (NVML, nvidia-smi)"),
         ProbeSpec("imports", _program("api_drift", "imports"), 180.0, False,
                   "the lesson's import statements and library calls"),
-        ProbeSpec("course", _program("course_tools"), 30.0, True,
-                  "what the course's packages need outside Python: Graphviz's dot, Kaggle credentials, "
-                  "transformers' dependency table"),
     )
 
 
