@@ -222,9 +222,11 @@ def learner_fastai_generation(facts):
                                 "fastai<2.8 (with torch<2.7), e.g. fastai==%s" % LAST_OLD_FASTAI))
         else:
             yield error("%s was made by fastai < 2.8, which %s refuses" % (name, words), detail=detail,
-                        fix=fix("Re-export it with this fastai (load it where it was made, upgrade fastai there, "
-                                "learn.export()), or install a fastai before 2.8 here:",
-                                "pip install 'fastai<2.8'"),
+                        # fastai 2.7.19 requires torch<2.7 (its metadata), and torch 2.6 pairs with torchvision 0.21.
+                        fix=install_fix(facts, "Re-export it with this fastai (load it where it was made, upgrade "
+                                               "fastai there, learn.export()), or install a fastai before 2.8 here, "
+                                               "with the torch it needs:",
+                                        "fastai<2.8", "torch<2.7", "torchvision<0.22"),
                         links=("https://github.com/fastai/fastai/pull/4115",))
         return
     detail = ("The export names %s (fastai >= 2.8 moved Transform and Pipeline to fasttransform, dispatch to "
