@@ -82,7 +82,8 @@ def test_old_export_fix_offers_both_ways():
     finding = one("learner-fastai-generation", facts_with(OLD_REFS))
     assert "Re-export it with this fastai" in finding.fix.text
     # For the target interpreter, with the torch fastai 2.7 needs: pip would otherwise leave torchvision broken.
-    assert finding.fix.commands == ("/opt/course/bin/python -m pip install 'fastai<2.8' 'torch<2.7' 'torchvision<0.22'",)
+    assert finding.fix.commands == (
+        "/opt/course/bin/python -m pip install 'fastai<2.8' 'torch<2.7' 'torchvision<0.22'",)
 
 
 def test_new_export_on_old_fastai_installs_a_current_one():
