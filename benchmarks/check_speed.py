@@ -12,25 +12,14 @@ Run: python benchmarks/check_speed.py [--repeat N]
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
+
+from timing import walls
 
 FASTAI_IMPORT = "from fastai.vision.all import *"
 PEAK_RSS = "import resource, sys; sys.stderr.write('PEAK %d' % resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
-
-
-def walls(commands, repeat):
-    """Median wall time of each command, run interleaved so that drift in the machine's load hits all alike."""
-    times = [[] for _ in commands]
-    for _ in range(repeat):
-        for index, command in enumerate(commands):
-            started = time.perf_counter()
-            subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
-            times[index].append(time.perf_counter() - started)
-    return [statistics.median(series) for series in times]
 
 
 def fastai_import_peak_kb():

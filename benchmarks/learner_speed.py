@@ -20,6 +20,8 @@ import tempfile
 import textwrap
 import time
 
+from timing import walls
+
 FASTAI_IMPORT = "from fastai.vision.all import *"
 MAKE_EXPORT = textwrap.dedent("""
     import sys, warnings
@@ -40,17 +42,6 @@ MAKE_EXPORT = textwrap.dedent("""
     learn = vision_learner(dls, resnet34, pretrained=False, metrics=error_rate)
     learn.export(root / "export.pkl")
 """)
-
-
-def walls(commands, repeat):
-    """Median wall time of each command, run interleaved so that drift in the machine's load hits all alike."""
-    times = [[] for _ in commands]
-    for _ in range(repeat):
-        for index, command in enumerate(commands):
-            started = time.perf_counter()
-            subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
-            times[index].append(time.perf_counter() - started)
-    return [statistics.median(series) for series in times]
 
 
 def main() -> int:
