@@ -57,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
     check.add_argument("-v", "--verbose", action="store_true", help="show evidence for every finding, and timings")
     check.add_argument("--bench", action="store_true", help="also run the benchmark fine-tune (dl-doctor bench)")
+    check.add_argument("--budget", type=float, metavar="SECONDS",
+                       help="with --bench: the benchmark's time budget (default %g s)" % BenchRequest.budget_s)
     check.add_argument("--fix", action="store_true", help="after the report, plan the fixes it names (dry run)")
     check.add_argument("--yes", action="store_true", help="with --fix: apply the automatic fixes")
     fixing = commands.add_parser("fix", help="list every fix the findings name; apply (--yes), install (--install) "

@@ -66,7 +66,7 @@ class Lab:
             self.process.kill()
 
 
-def run_probe_page(lab, timeout_s=20):
+def run_probe_page(lab, timeout_s=120):
     """Open a notebook that runs %doctor widgets, run it, and return the page text once a verdict shows."""
     from playwright.sync_api import sync_playwright
 

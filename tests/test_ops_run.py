@@ -25,7 +25,8 @@ def simulated_run(tmp_path, fallback=None, **request):
     env.pop("PYTORCH_ENABLE_MPS_FALLBACK", None)
     if fallback is not None:
         env["PYTORCH_ENABLE_MPS_FALLBACK"] = fallback
-    return run_torch_probe(sys.executable, str(tmp_path), env, OpsRequest(op_timeout_s=5.0, **request))
+    # Long enough that no catalogue op reaches it on a busy machine; the simulated hang pays it once.
+    return run_torch_probe(sys.executable, str(tmp_path), env, OpsRequest(op_timeout_s=20.0, **request))
 
 
 @pytest.fixture(scope="module")

@@ -143,14 +143,14 @@ def test_independent_probes_run_concurrently(tmp_path):
             def collect(arguments):
                 import time
                 open(%r, "w").close()
-                deadline = time.time() + 20
+                deadline = time.time() + 120
                 while not os.path.exists(%r):
                     if time.time() > deadline:
                         raise RuntimeError("the other probe never started")
                     time.sleep(0.01)
                 return {"met": True}
             """ % (str(tmp_path / mine), str(tmp_path / theirs)),
-            name=mine,
+            name=mine, timeout_s=150.0,
         )
 
     outcomes = run_probes([waiter("a", "b"), waiter("b", "a")], sys.executable, str(tmp_path),

@@ -17,6 +17,8 @@ def run_check(arguments: argparse.Namespace, stdout: TextIO) -> int:
 
     if arguments.facts and arguments.python:
         raise UsageError("--facts and --python cannot be combined: saved facts already name their interpreter")
+    if arguments.budget is not None and not arguments.bench:
+        raise UsageError("--budget is the benchmark's time budget: it goes with --bench")
     if arguments.bench and (arguments.facts or arguments.quick):
         raise UsageError("--bench runs the benchmark: it cannot be combined with --facts or --quick")
     if arguments.learner and (arguments.facts or arguments.quick):
@@ -33,7 +35,14 @@ def run_check(arguments: argparse.Namespace, stdout: TextIO) -> int:
     if arguments.bench:
         from doctor.commands.bench import collect_with_bench
 
-        facts = collect_with_bench(target, arguments.lesson, BenchRequest(), arguments.format == "text")
+        from doctor.bench import BenchInputError, check_request
+
+        request = BenchRequest() if arguments.budget is None else BenchRequest(budget_s=arguments.budget)
+        try:
+            check_request(request)
+        except BenchInputError as exc:
+            raise UsageError(str(exc)) from None
+        facts = collect_with_bench(target, arguments.lesson, request, arguments.format == "text")
     if learner is not None:
         from doctor.commands.learner import collect_with_learner
 
