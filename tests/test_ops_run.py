@@ -70,7 +70,7 @@ def test_evidence_says_what_happened(faulty_run):
     records = {record["op"]: record for record in faulty_run["ops"].data["ops"]}
     assert "is not currently implemented for the MPS device" in records["linalg.solve"]["evidence"]
     assert "SIGABRT" in records["bernoulli_.int64"]["evidence"]
-    assert "did not finish within 5 s" in records["randperm"]["evidence"]
+    assert "did not finish within 20 s" in records["randperm"]["evidence"]
     assert "beyond rtol" in records["softmax"]["evidence"]
     assert records["bernoulli_.int64"]["why"].startswith("fastai mask_tensor")
 
