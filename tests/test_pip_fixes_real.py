@@ -147,3 +147,40 @@ def test_a_torchvision_for_another_torch_is_replaced_by_the_matching_one(venv, t
     paste(command, wheels)
     assert_healthy(venv, wheels, "import torchvision.version as v; assert v.__version__ == '0.29.1'")
     assert check(venv, tmp_path, "--quick")["torchvision-pairing"]["status"] == "ok"
+
+
+def test_an_incomplete_install_is_mended_by_the_printed_reinstall(venv, tmp_path):
+    wheels = tmp_path / "wheels"
+    _fastai(wheels, [], "LESSON = 1\n")
+    assert pip(venv, ["install", "fastai"], wheels).returncode == 0
+    site = subprocess.run([str(venv), "-c", "import fastai, os; print(os.path.dirname(fastai.__file__))"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    os.remove(os.path.join(site, "vision", "all.py"))  # an interrupted install or a hand edit
+
+    finding = check(venv, tmp_path)["lesson-imports"]
+    assert finding["title"] == ("`from fastai.vision.all import *` fails: fastai is installed but has no module "
+                                "fastai.vision.all: an incomplete or mismatched install")
+    (command,) = finding["fix"]["commands"]
+    paste(command, wheels)
+    assert_healthy(venv, wheels, "from fastai.vision.all import *")
+
+
+def test_mismatched_widget_packages_are_replaced_by_the_printed_set(venv, tmp_path):
+    wheels = tmp_path / "wheels"
+    build_wheel(wheels, "ipywidgets", "8.1.9", requires=["jupyterlab_widgets~=3.0.15", "widgetsnbextension~=4.0.14"],
+                files={"ipywidgets/__init__.py": "__version__ = '8.1.9'\n"})
+    for name, version in (("jupyterlab_widgets", "1.1.0"), ("jupyterlab_widgets", "3.0.17"),
+                          ("widgetsnbextension", "4.0.16")):
+        build_wheel(wheels, name, version, files={"%s/__init__.py" % name: ""})
+    assert pip(venv, ["install", "ipywidgets"], wheels).returncode == 0
+    assert pip(venv, ["install", "--no-deps", "jupyterlab_widgets==1.1.0"], wheels).returncode == 0
+
+    quick = check(venv, tmp_path, "--quick")
+    finding = quick["widgets-versions"]
+    assert finding["status"] == "error"
+    assert "jupyterlab_widgets 1.1.0 (needs 3.x)" in finding["title"]
+    (command,) = finding["fix"]["commands"]
+    paste(command, wheels)
+    assert_healthy(venv, wheels, "import ipywidgets, jupyterlab_widgets, widgetsnbextension")
+    after = check(venv, tmp_path, "--quick")
+    assert after["widgets-versions"]["status"] == "ok" and after["package-requirements"]["status"] == "ok"
