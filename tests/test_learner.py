@@ -3,6 +3,7 @@ generations, OSes and Pythons (stand-in modules under the old names, saved with 
 every kind of bad input. Asserts what a user sees: titles, exit codes, one line for bad input, no traceback."""
 
 import json
+import os
 import pickle
 import subprocess
 import sys
@@ -189,8 +190,6 @@ def test_nothing_in_the_file_is_executed(crafted):
 
 
 def test_torch_force_weights_only_load(crafted):
-    import os
-
     env = dict(os.environ, TORCH_FORCE_WEIGHTS_ONLY_LOAD="1")
     code, found = learner_json(str(crafted / "windows_path.pkl"), env=env)
     finding = found["torch-weights-only-variable"]
@@ -294,3 +293,17 @@ def test_torch_load_checks_run_in_every_check():
     completed = run_cli("list", "--format", "json")
     listed = completed.stdout
     assert "torch-weights-only-variable" in listed and "fastai-weights-only" in listed
+
+
+def test_the_weights_only_finding_quotes_what_load_learner_really_raises(real_export):
+    """The finding's words are fastai's real failure, not a paraphrase: load the real export with the
+    variable set, in a child, and compare."""
+    env = dict(os.environ, TORCH_FORCE_WEIGHTS_ONLY_LOAD="1")
+    loaded = subprocess.run([sys.executable, "-c", "from fastai.learner import load_learner; import sys; "
+                             "load_learner(sys.argv[1])", str(real_export)], capture_output=True, text=True,
+                            env=env, timeout=300)
+    assert loaded.returncode != 0
+    raised = loaded.stderr.strip().splitlines()[-1]
+    code, found = learner_json(str(real_export), env=env)
+    assert code == 1
+    assert raised.split(": ", 1)[1] in found["torch-weights-only-variable"]["title"]
