@@ -33,6 +33,9 @@ def shadowing(facts):
     """{module: path} for modules that would be imported from outside the installed packages."""
     python = facts.data("python") or {}
     allowed = list(python.get("site_packages") or []) + [python.get("user_site"), python.get("stdlib")]
+    # A folder that installed distributions live in is a site folder too, however it joined sys.path (a .pth
+    # calling site.addsitedir, a parent environment's site-packages): its packages are the installed ones.
+    allowed += sorted({dist.location for dist in facts.derived.distributions.values() if dist.location})
     editable = {name for dist in facts.derived.distributions.values() if dist.editable for name in dist.top_level}
     found = {}
     for module, record in sorted((python.get("module_origins") or {}).items()):

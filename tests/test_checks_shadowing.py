@@ -40,6 +40,13 @@ SHADOW_CASES = [
     ("system-site-packages", [_origins(numpy=_found("/usr/lib/python3/dist-packages/numpy/__init__.py")),
                               {"python": {"site_packages": [SITE, "/usr/lib/python3/dist-packages"]}}], {}),
     ("stdlib-module", [_origins(pandas=_found("/usr/lib/python3.11/pandas.py"))], {}),
+    # A parent environment's site-packages joined through a .pth (site.addsitedir): its packages are installed
+    # ones, found there by importlib.metadata too.
+    ("site-folder-joined-by-a-pth", [_origins(numpy=_found("/opt/parent/site-packages/numpy/__init__.py")),
+                                     {"distributions": {"numpy": {"location": "/opt/parent/site-packages"}}}], {}),
+    ("local-file-beside-a-pth-site-folder", [_origins(torch=_found("/home/learner/torch.py")),
+                                             {"distributions": {"numpy": {"location": "/opt/parent/site-packages"}}}],
+     {"torch": "/home/learner/torch.py"}),
 ]
 
 
