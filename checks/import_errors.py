@@ -19,6 +19,15 @@ DISTRIBUTION_FOR_MODULE = {
     "PIL": "pillow", "sklearn": "scikit-learn", "cv2": "opencv-python", "yaml": "pyyaml",
     "skimage": "scikit-image", "fasthtml": "python-fasthtml", "IPython": "ipython",
 }
+# What to install when a distribution is missing, where the bare name is not enough for the lessons:
+# transformers' Trainer needs accelerate, which its "torch" extra brings (transformers' own ImportError says
+# "Please run `pip install transformers[torch]`", transformers/utils/import_utils.py).
+INSTALL_FOR_DISTRIBUTION = {"transformers": "transformers[torch]"}
+
+
+def install_words(distributions):
+    """The pip words that install these distributions the way the lessons use them."""
+    return [INSTALL_FOR_DISTRIBUTION.get(name, name) for name in distributions]
 
 
 @dataclass(frozen=True)
@@ -78,7 +87,7 @@ def explain_import_error(facts, error_info) -> Explanation:
         return Explanation(
             "%s is not installed in %s" % (distribution, facts.python),
             fix("Install it into this interpreter (in a notebook: %%pip install %s):" % distribution,
-                pip_install(facts, distribution)),
+                pip_install(facts, *install_words([distribution]))),
         )
     cannot_import = re.search(r"cannot import name '([^']+)' from '([^']+)'", message)
     if cannot_import:

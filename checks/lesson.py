@@ -4,7 +4,9 @@ them; a failure is reported with its root cause, not just its traceback."""
 from packaging.utils import canonicalize_name
 
 from checks.commands import install_fix
-from checks.import_errors import DISTRIBUTION_FOR_MODULE, explain_import_error, not_installed, probe_failure
+from checks.import_errors import (
+    DISTRIBUTION_FOR_MODULE, explain_import_error, install_words, not_installed, probe_failure,
+)
 from checks.shadowing import shadowing
 from doctor.findings import error, fix, info, ok, skipped, warning
 from doctor.lessons import LESSONS, statement_package
@@ -68,7 +70,8 @@ def _metadata_judgement(facts):
                                                        "is" if len(missing) == 1 else "are", facts.python),
             detail="%s needs: %s" % (_title(facts), ", ".join(profile.required)),
             fix=install_fix(facts, "Install %s into this interpreter (in a notebook: %%pip install %s):"
-                            % ("it" if len(missing) == 1 else "them", " ".join(missing)), *missing),
+                            % ("it" if len(missing) == 1 else "them", " ".join(install_words(missing))),
+                            *install_words(missing)),
         )
     shadows = lesson_shadows(facts)
     if shadows:
@@ -124,7 +127,8 @@ def _optional_missing(facts, statements):
                                                      ", ".join("`%s`" % s for s in statements)),
         detail="\n".join("%s: %s is not installed in %s" % (s, distribution_for(statement_package(s)), facts.python)
                          for s in statements),
-        fix=install_fix(facts, "Parts of the lesson need these; install them if you follow those parts:", *missing),
+        fix=install_fix(facts, "Parts of the lesson need these; install them if you follow those parts:",
+                        *install_words(missing)),
     )
 
 

@@ -134,7 +134,8 @@ def test_every_missing_lesson_package_is_named_and_installed_in_one_command():
     finding = one("lesson-imports", facts)
     assert finding.title == ("`import transformers` fails: transformers and datasets are not installed in "
                              "/opt/course/bin/python")
-    assert commands(finding) == (PIP + "transformers datasets",)
+    # transformers' Trainer needs accelerate, which transformers[torch] brings along.
+    assert commands(finding) == (PIP + "'transformers[torch]' datasets",)
 
 
 # --- --quick says what a full check says --------------------------------------------------------------

@@ -9,6 +9,7 @@ A wheel is a zip holding the package files and ``NAME-VERSION.dist-info/{METADAT
 import base64
 import hashlib
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -30,6 +31,9 @@ def build_wheel(folder: Path, name: str, version: str, requires: Iterable[str] =
     stem = name.replace("-", "_")
     info = "%s-%s.dist-info" % (stem, version)
     metadata = ["Metadata-Version: 2.1", "Name: %s" % name, "Version: %s" % version]
+    requires = list(requires)
+    extras = sorted(set(re.findall(r"""extra\s*==\s*['"]([^'"]+)['"]""", " ".join(requires))))
+    metadata += ["Provides-Extra: %s" % extra for extra in extras]
     metadata += ["Requires-Dist: %s" % requirement for requirement in requires]
     contents: Dict[str, bytes] = {path: textwrap.dedent(text).encode() for path, text in (files or {}).items()}
     contents[info + "/METADATA"] = ("\n".join(metadata) + "\n").encode()
