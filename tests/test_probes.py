@@ -3,6 +3,7 @@ crashes, hangs, garbage and failures that must become outcomes, never exceptions
 
 import os
 import sys
+import sysconfig
 import textwrap
 from importlib import metadata
 
@@ -56,6 +57,22 @@ def test_packages_probe_reads_versions_and_requirements_without_importing(tmp_pa
     assert found["fastai"]["requires_python"] == metadata.metadata("fastai")["Requires-Python"]
     torch_module = outcome.data["version_modules"]["torch"]
     assert torch_module["__version__"].startswith(metadata.version("torch"))
+
+
+def test_packages_probe_reads_every_installed_distribution_as_importlib_does(tmp_path):
+    """Requirements and Requires-Python agree with importlib.metadata for every distribution here, including
+    those whose License header folds over lines of spaces (matplotlib, jupyter_server, ...), which end no header."""
+    outcome = metadata_member("packages", tmp_path)
+    site = sysconfig.get_paths()["purelib"]
+    seen = set()
+    for dist in metadata.distributions(path=[site]):
+        name = dist.metadata["Name"]
+        if name.lower() in seen:
+            continue
+        seen.add(name.lower())
+        found = next(d for d in outcome.data["distributions"] if d["name"] == name)
+        assert sorted(found["requires"]) == sorted(dist.requires or []), name
+        assert found["requires_python"] == dist.metadata["Requires-Python"], name
 
 
 def test_hardware_probe_answers_without_a_gpu_or_nvidia_smi(tmp_path):

@@ -22,8 +22,8 @@ def _headers(dist):
     fields = {}
     last = None
     for line in text.splitlines():
-        if not line.strip():
-            break
+        if not line:
+            break  # the empty line that ends the headers; a line of spaces only is a folded continuation
         if line[0] in " \t" and last is not None:
             fields[last][-1] += "\n" + line.strip()
             continue
@@ -36,6 +36,10 @@ def _headers(dist):
 def _requires(dist, headers):
     if "requires-dist" in headers:
         return headers["requires-dist"]
+    if dist.read_text("METADATA") is not None:
+        # A .dist-info without Requires-Dist requires nothing (core metadata spec); asking importlib would
+        # parse the whole file again with the email parser, for a third of the installed distributions.
+        return []
     # Old egg-info installs list requirements in requires.txt; importlib.metadata converts them.
     return list(dist.requires or [])
 
