@@ -5,7 +5,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from checks.commands import conflicts_text, install_fix, plan_install, pytorch_index_for_local_tag
-from doctor.facts import active_requirements, parse_version, unparsable_requirements
+from doctor.facts import parse_version, unparsable_requirements
 from doctor.findings import error, fix, info, ok, skipped, warning
 from doctor.registry import check
 
@@ -37,10 +37,9 @@ def package_versions(facts):
 
 def requirement_problems(facts):
     """What ``pip check`` reports: (requiring distribution, requirement, installed version or None)."""
-    markers = (facts.data("python") or {}).get("marker_environment")
     problems = []
     for dist in sorted(facts.derived.distributions.values(), key=lambda d: canonicalize_name(d.name)):
-        for requirement in active_requirements(dist, markers):
+        for requirement in facts.derived.requirements.requirements(dist):
             provider = facts.distribution(requirement.name)
             if provider is None:
                 problems.append((dist, requirement, None))

@@ -77,11 +77,45 @@ class Dependent:
         return "%s %s" % (self.distribution.name, self.distribution.version)
 
 
+class RequirementGraph:
+    """Each installed distribution's active requirements (markers evaluated for the target interpreter, extras
+    left out, as pip check does) and who requires each name: what a pip command must not break.
+
+    Worked out on first use and kept: most runs print no pip command and never need the reverse index."""
+
+    def __init__(self, distributions: Mapping[str, Distribution], marker_environment) -> None:
+        self._distributions = distributions
+        self._environment = dict(marker_environment or {}, extra="")
+        self._markers: Dict[str, bool] = {}
+        self._active: Dict[str, List[Requirement]] = {}
+        self._dependents: Optional[Dict[str, Tuple[Dependent, ...]]] = None
+
+    def requirements(self, dist: Distribution) -> List[Requirement]:
+        key = canonicalize_name(dist.name)
+        if key not in self._active:
+            self._active[key] = [r for r in _parsed_requirements(dist) if r.marker is None or self._applies(r)]
+        return self._active[key]
+
+    def dependents(self, name: str) -> Tuple[Dependent, ...]:
+        if self._dependents is None:
+            index: Dict[str, List[Dependent]] = {}
+            for dist in self._distributions.values():
+                for requirement in self.requirements(dist):
+                    index.setdefault(canonicalize_name(requirement.name), []).append(Dependent(dist, requirement))
+            self._dependents = {key: tuple(found) for key, found in index.items()}
+        return self._dependents.get(canonicalize_name(name), ())
+
+    def _applies(self, requirement: Requirement) -> bool:
+        text = str(requirement.marker)
+        if text not in self._markers:
+            self._markers[text] = _marker_applies(requirement, self._environment)
+        return self._markers[text]
+
+
 @dataclass(frozen=True)
 class Derived:
     distributions: Mapping[str, Distribution]
-    # Required name -> who requires it, markers evaluated for the target: what a pip command must not break.
-    dependents: Mapping[str, Tuple[Dependent, ...]]
+    requirements: RequirementGraph
     torch_build: Optional[TorchBuild]
     torchvision_version: Optional[str]
     lesson_stack: FrozenSet[str]
@@ -140,22 +174,15 @@ def _answer(probes: Mapping[str, ProbeOutcome], name: str) -> Dict[str, Any]:
 def derive(probes: Mapping[str, ProbeOutcome]) -> Derived:
     distributions = _distributions(_answer(probes, "packages"))
     markers = _answer(probes, "python").get("marker_environment")
+    graph = RequirementGraph(distributions, markers)
     return Derived(
         distributions=distributions,
-        dependents=dependents_index(distributions, markers),
-        torch_build=_torch_build(probes, distributions, _answer(probes, "python").get("marker_environment") or {}),
+        requirements=graph,
+        torch_build=_torch_build(probes, distributions, markers or {}),
         torchvision_version=_torchvision_version(probes, distributions),
-        lesson_stack=_lesson_stack(distributions, _answer(probes, "python").get("marker_environment")),
+        lesson_stack=_lesson_stack(distributions, graph),
         nvidia_gpus=tuple((_answer(probes, "hardware").get("nvidia") or {}).get("gpus") or ()),
     )
-
-
-def dependents_index(distributions: Mapping[str, Distribution], markers) -> Dict[str, Tuple[Dependent, ...]]:
-    index: Dict[str, List[Dependent]] = {}
-    for dist in distributions.values():
-        for requirement in active_requirements(dist, markers):
-            index.setdefault(canonicalize_name(requirement.name), []).append(Dependent(dist, requirement))
-    return {name: tuple(found) for name, found in index.items()}
 
 
 def _distributions(packages: Mapping[str, Any]) -> Dict[str, Distribution]:
@@ -229,7 +256,7 @@ def _torchvision_version(
     return dist.version if dist else None
 
 
-def _lesson_stack(distributions: Mapping[str, Distribution], marker_environment) -> FrozenSet[str]:
+def _lesson_stack(distributions: Mapping[str, Distribution], graph: RequirementGraph) -> FrozenSet[str]:
     stack = set()
     pending = [name for name in LESSON_STACK_ROOTS if name in distributions]
     while pending:
@@ -237,7 +264,7 @@ def _lesson_stack(distributions: Mapping[str, Distribution], marker_environment)
         if name in stack:
             continue
         stack.add(name)
-        for requirement in active_requirements(distributions[name], marker_environment):
+        for requirement in graph.requirements(distributions[name]):
             child = canonicalize_name(requirement.name)
             if child in distributions:
                 pending.append(child)
@@ -263,16 +290,13 @@ def active_requirements(dist: Distribution, marker_environment: Optional[Mapping
     Unparsable requirement strings are left out here; ``unparsable_requirements`` lists them.
     """
     environment = dict(marker_environment or {}, extra="")
-    active = []
-    for text in dist.requires:
-        if _EXTRA_ONLY.match(text):
-            continue
-        requirement = parse_requirement(text)
-        if requirement is None:
-            continue
-        if requirement.marker is None or _marker_applies(requirement, environment):
-            active.append(requirement)
-    return active
+    return [r for r in _parsed_requirements(dist) if r.marker is None or _marker_applies(r, environment)]
+
+
+def _parsed_requirements(dist: Distribution) -> List[Requirement]:
+    """The requirements that can apply without an extra, parsed (unparsable ones are left out)."""
+    parsed = (parse_requirement(text) for text in dist.requires if not _EXTRA_ONLY.match(text))
+    return [requirement for requirement in parsed if requirement is not None]
 
 
 def unparsable_requirements(dist: Distribution) -> List[str]:

@@ -49,7 +49,7 @@ class ConstrainedInstall:
 
 def dependents_of(facts: Facts, name: str) -> List[Dependent]:
     """Every installed distribution whose active requirements name ``name`` (markers evaluated, extras out)."""
-    return list(facts.derived.dependents.get(canonicalize_name(name), ()))
+    return list(facts.derived.requirements.dependents(name))
 
 
 def constrain(facts: Facts, words: Sequence[str]) -> ConstrainedInstall:
