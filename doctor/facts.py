@@ -115,7 +115,8 @@ class RequirementGraph:
 @dataclass(frozen=True)
 class Derived:
     distributions: Mapping[str, Distribution]
-    requirements: RequirementGraph
+    # A cache worked out from the distributions and the marker environment, which the facts compare already.
+    requirements: RequirementGraph = field(compare=False)
     torch_build: Optional[TorchBuild]
     torchvision_version: Optional[str]
     lesson_stack: FrozenSet[str]
