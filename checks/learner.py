@@ -3,6 +3,7 @@ unpickling it by doctor/learner_export.py) against the target interpreter (``lea
 or against the pins of a deployment's requirements.txt: functions from the training notebook, the fastai
 generation that wrote it, paths from another OS or Python, and any other name that does not resolve."""
 
+import functools
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from packaging.specifiers import SpecifierSet
@@ -58,6 +59,20 @@ def _not_given_or_unread(facts):
     if not outcome.ok:
         return error("the export could not be read: %s" % outcome.reason)
     return None
+
+
+def reads_export(body):
+    """A learner check judges the export's data; without an export (or when it could not be read) the check
+    gives the one finding that says so instead."""
+    @functools.wraps(body)
+    def judged(facts):
+        problem = _not_given_or_unread(facts)
+        if problem is not None:
+            yield problem
+            return
+        yield from body(facts, _export(facts))
+
+    return judged
 
 
 def _requirements(data: dict) -> Optional[dict]:
@@ -141,12 +156,8 @@ def _pathlib_local_unloadable(facts, data) -> bool:
 
 
 @check("learner-export", "The exported learner was read without unpickling it")
-def learner_export(facts):
-    problem = _not_given_or_unread(facts)
-    if problem is not None:
-        yield problem
-        return
-    data = _export(facts)
+@reads_export
+def learner_export(facts, data):
     references = _references(data)
     modules = {m for m, _ in references}
     made, telling = export_generation(references)
@@ -162,12 +173,8 @@ def learner_export(facts):
 
 
 @check("learner-main-functions", "The export names no function or class from the training notebook (__main__)")
-def learner_main_functions(facts):
-    problem = _not_given_or_unread(facts)
-    if problem is not None:
-        yield problem
-        return
-    data = _export(facts)
+@reads_export
+def learner_main_functions(facts, data):
     names = [name for module, name in _references(data) if module == "__main__"]
     if not names:
         yield ok("%s names nothing from __main__ (the notebook that trained it)" % _file(data))
@@ -187,12 +194,8 @@ def learner_main_functions(facts):
 
 @check("learner-fastai-generation", "The fastai that loads the export is of the generation that made it (2.8 "
                                     "moved Transform to fasttransform)")
-def learner_fastai_generation(facts):
-    problem = _not_given_or_unread(facts)
-    if problem is not None:
-        yield problem
-        return
-    data = _export(facts)
+@reads_export
+def learner_fastai_generation(facts, data):
     made, telling = export_generation(_references(data))
     judged, words, from_pins = _judged_fastai(facts, data)
     name = _file(data)
@@ -244,12 +247,8 @@ def learner_fastai_generation(facts):
 
 @check("learner-paths", "The export's paths instantiate here (PosixPath vs WindowsPath, Python 3.13's "
                         "pathlib._local)")
-def learner_paths(facts):
-    problem = _not_given_or_unread(facts)
-    if problem is not None:
-        yield problem
-        return
-    data = _export(facts)
+@reads_export
+def learner_paths(facts, data):
     name = _file(data)
     classes = {attribute for module, attribute in _references(data) if _under(module, ("pathlib",))}
     os_name = _target_os_name(facts)
@@ -314,12 +313,8 @@ def _requirement_closure(facts, data) -> Optional[set]:
 
 
 @check("learner-unresolved-names", "Every module and name the export imports resolves here")
-def learner_unresolved_names(facts):
-    problem = _not_given_or_unread(facts)
-    if problem is not None:
-        yield problem
-        return
-    data = _export(facts)
+@reads_export
+def learner_unresolved_names(facts, data):
     name = _file(data)
     outcome = facts.outcome("learner-names")
     if outcome is None or outcome.status == "skipped":
