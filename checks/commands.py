@@ -68,8 +68,9 @@ def install_fix(facts: Facts, text: str, *words: str, index_url: Optional[str] =
 
 def pip_install(facts: Facts, *words: str, index_url: Optional[str] = None) -> str:
     """``plan_install`` for installs that pin nothing (install, upgrade, reinstall by name): every constraint
-    it adds is met by an installed version, so they cannot conflict. A pin or a downgrade goes through
-    ``plan_install``, whose conflicts the check reports."""
+    it adds is met by an installed version, or by some release where nothing is installed, so they cannot
+    conflict with a bare name. A pin or a downgrade goes through ``plan_install``, whose conflicts the check
+    reports."""
     plan = plan_install(facts, *words, index_url=index_url)
     if plan.command is None:
         raise ValueError("pip_install(%s) conflicts with %s: use plan_install"

@@ -91,8 +91,13 @@ def _holding(facts: Facts, requirement: Requirement, moved: Iterable[str]) -> Li
     for dependent in dependents_of(facts, requirement.name):
         if canonicalize_name(dependent.distribution.name) in moved:
             continue
-        if installed is None or (version is not None
-                                 and dependent.requirement.specifier.contains(version, prereleases=True)):
+        specifier = dependent.requirement.specifier
+        if installed is None:
+            # Nothing installed meets it yet; a requirement no release can meet (broken metadata such as
+            # "x>2,<1") holds nothing back, or it would block every install of x.
+            if can_meet([specifier]):
+                held.append(dependent)
+        elif version is not None and specifier.contains(version, prereleases=True):
             held.append(dependent)
     return held
 

@@ -46,6 +46,14 @@ def test_constrain_adds_what_dependents_need_and_finds_what_breaks_them(words, p
         assert list(constrained.words) == printed
 
 
+def test_a_requirement_no_release_can_meet_does_not_block_installing_the_package():
+    # Broken metadata ("fastcore>2.3,<2.1") on an uninstalled fastcore must not stop `pip install fastcore`.
+    facts = build(distributions={"fastcore": None, "oddpkg": {"version": "1.0", "requires": ["fastcore>2.3,<2.1"]}})
+    constrained = constrain(facts, ["fastcore"])
+    assert constrained.conflicts == ()
+    assert "fastcore" in constrained.words[0]
+
+
 # --- package-requirements: titles and fixes ---------------------------------------------------------
 
 @pytest.mark.parametrize("distributions, title", [
