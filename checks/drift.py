@@ -189,8 +189,7 @@ def transformers_accelerate(facts):
     needs = "transformers %s needs %s%s" % (transformers.version, requirement.name, requirement.specifier)
     detail = "%s (from %s); Trainer and TrainingArguments raise ImportError without it" % (needs, where)
     accelerate = facts.distribution("accelerate")
-    install = install_fix(facts, "Install it into this interpreter (transformers' own hint: pip install "
-                                 "'transformers[torch]'):", str(requirement))
+    install = install_fix(facts, "Install it into this interpreter:", str(requirement))
     if accelerate is None:
         yield error("`Trainer(...)` fails: accelerate is not installed (%s)" % needs, detail=detail, fix=install)
         return

@@ -12,13 +12,8 @@ from checks.commands import conflicts_text, install_fix, pip_install, plan_insta
 from checks.packages import pairing_fix
 from checks.shadowing import shadowing
 from doctor.findings import Fix, fix
-from doctor.lessons import statement_package
+from doctor.lessons import DISTRIBUTION_FOR_MODULE, statement_package
 
-# Module names that differ from the distribution that provides them.
-DISTRIBUTION_FOR_MODULE = {
-    "PIL": "pillow", "sklearn": "scikit-learn", "cv2": "opencv-python", "yaml": "pyyaml",
-    "skimage": "scikit-image", "fasthtml": "python-fasthtml", "IPython": "ipython",
-}
 # What to install when a distribution is missing, where the bare name is not enough for the lessons:
 # transformers' Trainer needs accelerate, which its "torch" extra brings (transformers' own ImportError says
 # "Please run `pip install transformers[torch]`", transformers/utils/import_utils.py).
@@ -86,8 +81,8 @@ def explain_import_error(facts, error_info) -> Explanation:
         distribution = DISTRIBUTION_FOR_MODULE.get(top, top)
         return Explanation(
             "%s is not installed in %s" % (distribution, facts.python),
-            fix("Install it into this interpreter (in a notebook: %%pip install %s):" % distribution,
-                pip_install(facts, *install_words([distribution]))),
+            fix("Install it into this interpreter (in a notebook: %%pip install %s):"
+                % " ".join(install_words([distribution])), pip_install(facts, *install_words([distribution]))),
         )
     cannot_import = re.search(r"cannot import name '([^']+)' from '([^']+)'", message)
     if cannot_import:
@@ -123,7 +118,7 @@ def failing_owner(error_info, skip=()):
     """The installed distribution that owns the deepest traceback frame, ``skip`` left out: the library
     whose code failed, as opposed to the ones that merely imported it."""
     for owner in reversed(error_info.get("owners") or []):
-        if owner and canonicalize_name(owner.get("name") or "") not in skip:
+        if owner and owner.get("name") and canonicalize_name(owner["name"]) not in skip:
             return owner
     return None
 

@@ -5,11 +5,11 @@ from packaging.utils import canonicalize_name
 
 from checks.commands import install_fix
 from checks.import_errors import (
-    DISTRIBUTION_FOR_MODULE, explain_import_error, install_words, not_installed, probe_failure,
+    explain_import_error, install_words, not_installed, probe_failure,
 )
-from checks.shadowing import shadowing
+from checks.shadowing import installed_provider, shadowing
 from doctor.findings import error, fix, info, ok, skipped, warning
-from doctor.lessons import LESSONS, statement_package
+from doctor.lessons import DISTRIBUTION_FOR_MODULE, LESSONS, statement_package
 from doctor.registry import check
 
 
@@ -38,9 +38,19 @@ def missing_packages(facts, statements):
 
     Read from the python probe's find_spec in a quick check and a full one alike, so both say the same."""
     origins = _origins(facts)
-    missing = [statement_package(s) for s in statements
-               if statement_package(s) in origins and not origins[statement_package(s)].get("found")]
+    missing = [statement_package(s) for s in statements if _absent(facts, origins.get(statement_package(s)),
+                                                                     statement_package(s))]
     return list(dict.fromkeys(distribution_for(module) for module in missing))
+
+
+def _absent(facts, origin, module):
+    """Not found, or found only as a plain folder (a data folder named datasets/) with nothing installed."""
+    if origin is None:
+        return False
+    if not origin.get("found"):
+        return True
+    return not origin.get("origin") and not installed_provider(facts, module) \
+        and facts.distribution(distribution_for(module)) is None
 
 
 def lesson_shadows(facts):

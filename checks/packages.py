@@ -160,11 +160,10 @@ def package_requirements(facts):
             fix=fix("These do not touch the lessons, but pip will complain about them:", *commands),
         )
     elif broken or unparsable:
-        yield warning(
-            "%d distribution%s with unreadable metadata" % (len(broken) + len(unparsable),
-                                                           "" if len(broken) + len(unparsable) == 1 else "s"),
-            detail="\n".join(lines),
-        )
+        culprits = ["unreadable metadata at %s" % item["path"] for item in broken]
+        culprits += ["%s %s declares an unparsable requirement" % (d.name, d.version) for d, _ in unparsable]
+        yield warning(culprits[0] + ("; and %d more" % (len(culprits) - 1) if len(culprits) > 1 else ""),
+                      detail="\n".join(lines))
     else:
         yield ok("no broken requirements among %d distributions" % len(facts.derived.distributions))
 

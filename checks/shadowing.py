@@ -3,8 +3,11 @@ imported instead of the installed package (fastbook#349, fastai forums: "module 
 
 import os
 
+from packaging.utils import canonicalize_name
+
 from checks.commands import quote
 from doctor.findings import error, fix, ok
+from doctor.lessons import DISTRIBUTION_FOR_MODULE
 from doctor.registry import check
 
 
@@ -34,16 +37,28 @@ def shadowing(facts):
     python = facts.data("python") or {}
     allowed = list(python.get("site_packages") or []) + [python.get("user_site"), python.get("stdlib")]
     # A folder that installed distributions live in is a site folder too, however it joined sys.path (a .pth
-    # calling site.addsitedir, a parent environment's site-packages): its packages are the installed ones.
-    allowed += sorted({dist.location for dist in facts.derived.distributions.values() if dist.location})
+    # calling site.addsitedir, a parent environment's site-packages): its packages are the installed ones. The
+    # working folder never is, even with an .egg-info in it: a torch.py there is the learner's.
+    cwd = python.get("cwd") or facts.cwd
+    allowed += sorted({dist.location for dist in facts.derived.distributions.values()
+                       if dist.location and not _inside(dist.location, [cwd])})
     editable = {name for dist in facts.derived.distributions.values() if dist.editable for name in dist.top_level}
     found = {}
     for module, record in sorted((python.get("module_origins") or {}).items()):
         path = _location(record) if record.get("found") else None
         if path is None or module in editable or _inside(path, allowed):
             continue
+        if not record.get("origin") and not installed_provider(facts, module):
+            continue  # a plain folder (a data folder named datasets/) is imported only when nothing is installed
         found[module] = path
     return found
+
+
+def installed_provider(facts, module):
+    """Whether an installed distribution provides this top-level module (top_level.txt, or its own name)."""
+    key = canonicalize_name(DISTRIBUTION_FOR_MODULE.get(module, module))
+    return any(module in dist.top_level or canonicalize_name(dist.name) == key
+               for dist in facts.derived.distributions.values())
 
 
 @check("shadowed-modules", "No local file or folder hides torch, fastai, numpy and the other course packages",

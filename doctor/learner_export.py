@@ -16,6 +16,7 @@ import os
 import pickletools
 import time
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
@@ -131,8 +132,10 @@ def read_export(path: str) -> ExportContents:
             version = _small_text(archive, name.rsplit("/", 1)[0] + "/version" if "/" in name else "version")
     except ExportError:
         raise
-    except (OSError, zipfile.BadZipFile, zipfile.LargeZipFile, RuntimeError, ValueError, EOFError) as exc:
-        # RuntimeError: an encrypted member; ValueError/EOFError: a truncated or damaged archive.
+    except (OSError, zipfile.BadZipFile, zipfile.LargeZipFile, RuntimeError, ValueError, EOFError, zlib.error,
+            NotImplementedError) as exc:
+        # RuntimeError: an encrypted member; ValueError/EOFError/zlib.error: a truncated or damaged archive;
+        # NotImplementedError: a compression method zipfile does not know.
         raise ExportError("%s: a damaged zip file (%s)" % (path, _one_line(exc))) from None
     if len(data) > MAX_PICKLE_BYTES:
         raise ExportError("%s: its pickle is larger than %d MB: not read" % (path, MAX_PICKLE_BYTES // 2 ** 20))
@@ -170,7 +173,8 @@ def _small_text(archive: zipfile.ZipFile, name: str) -> Optional[str]:
         if info.file_size > 64:
             return None
         return archive.read(name).decode("ascii", "replace").strip() or None
-    except (KeyError, OSError, zipfile.BadZipFile, RuntimeError, ValueError, EOFError):
+    except (KeyError, OSError, zipfile.BadZipFile, RuntimeError, ValueError, EOFError, zlib.error,
+            NotImplementedError):
         return None
 
 

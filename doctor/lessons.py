@@ -13,6 +13,12 @@ from dataclasses import dataclass
 from typing import Dict, Optional, Tuple
 
 
+# Module names that differ from the distribution that provides them.
+DISTRIBUTION_FOR_MODULE = {
+    "PIL": "pillow", "sklearn": "scikit-learn", "cv2": "opencv-python", "yaml": "pyyaml",
+    "skimage": "scikit-image", "fasthtml": "python-fasthtml", "IPython": "ipython",
+}
+
 @dataclass(frozen=True)
 class Change:
     """What became of a name or keyword a lesson uses: the edit to make (None when nothing replaces it),

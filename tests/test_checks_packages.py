@@ -139,6 +139,8 @@ def test_unparsable_requirement_is_a_warning():
         "oldpkg": {"version": "0.1", "requires": ["numpy (>=1.0"]}}))
     assert finding.status == "warning"
     assert "unparsable requirement" in finding.detail
+    # The title names the distribution, not a count.
+    assert "declares an unparsable requirement" in finding.title
     assert "numpy (>=1.0" in finding.detail
 
 

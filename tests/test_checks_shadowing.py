@@ -44,6 +44,14 @@ SHADOW_CASES = [
     # ones, found there by importlib.metadata too.
     ("site-folder-joined-by-a-pth", [_origins(numpy=_found("/opt/parent/site-packages/numpy/__init__.py")),
                                      {"distributions": {"numpy": {"location": "/opt/parent/site-packages"}}}], {}),
+    # A plain folder (no __init__.py) named like a package that is not installed is what gets imported: a data
+    # folder, not a shadow (lesson-imports says the package is missing).
+    ("data-folder-named-like-an-uninstalled-package", [_origins(datasets=_found(None, ["/home/learner/datasets"]))],
+     {}),
+    # An .egg-info in the working folder does not make the learner's torch.py an installed package.
+    ("egg-info-in-the-working-folder", [_origins(torch=_found("/home/learner/torch.py")),
+                                        {"distributions": {"notes": {"location": "/home/learner"}}}],
+     {"torch": "/home/learner/torch.py"}),
     ("local-file-beside-a-pth-site-folder", [_origins(torch=_found("/home/learner/torch.py")),
                                              {"distributions": {"numpy": {"location": "/opt/parent/site-packages"}}}],
      {"torch": "/home/learner/torch.py"}),

@@ -146,6 +146,20 @@ def test_every_missing_lesson_package_is_named_and_installed_in_one_command():
     assert commands(finding) == (PIP + "'transformers[torch]' datasets",)
 
 
+def test_a_data_folder_named_like_a_missing_lesson_package_is_reported_as_missing():
+    folder = {"found": True, "origin": None, "locations": ["/home/learner/datasets"], "error": None}
+    facts = build(_missing("transformers"), {"python": {"module_origins": {"datasets": folder}}}, lesson=4)
+    finding = one("lesson-imports", facts)
+    assert "transformers and datasets are not installed" in finding.title
+
+
+def test_an_owner_without_a_name_falls_back_to_the_generic_numpy_advice():
+    facts = _numpy_1x_lesson_failure(pandas=PANDAS_3)
+    facts.data("imports")["statements"][0]["error"]["owners"] = [{"name": None, "version": None}] * 4
+    finding = one("lesson-imports", facts)
+    assert "compiled for NumPy 1.x but NumPy 2.4.6 is installed" in finding.title
+
+
 # --- --quick says what a full check says --------------------------------------------------------------
 
 METADATA_VARIANTS = {

@@ -8,6 +8,7 @@ judge. ``check --learner`` and ``%doctor --learner`` add the same facts to a ful
 import argparse
 import json
 import os
+import re
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -66,11 +67,12 @@ def read_requirements(path: str) -> Dict[str, Any]:
     except UnicodeDecodeError:
         raise UsageError("--requirements %s: not a text file" % path) from None
     pins: Dict[str, Dict[str, str]] = {}
-    for number, raw in enumerate(text.splitlines(), 1):
-        # pip: a comment starts with "#" at the line's start or after whitespace.
-        line = raw.split(" #", 1)[0].split("\t#", 1)[0].strip()
+    # pip joins a line ending in a backslash with the next (pip-compile writes --hash options that way).
+    for number, raw in enumerate(text.replace("\\\n", " ").splitlines(), 1):
+        # pip: a comment starts with "#" at the line's start or after whitespace; options may follow a requirement.
+        line = raw.split(" #", 1)[0].split("\t#", 1)[0].split(" -", 1)[0].strip()
         if not line or line.startswith("#") or line.startswith("-") or line.startswith((".", "/")) or (
-                "://" in line and "@" not in line):
+                re.match(r"[A-Za-z][\w+.-]*://", line)):
             continue
         try:
             requirement = Requirement(line)

@@ -37,6 +37,8 @@ def _owners(files):
     except ImportError:
         return [None] * len(files)
     wanted = dict((path, os.path.realpath(path)) for path in files if path and not path.startswith("<"))
+    if not wanted:
+        return [None] * len(files)
     owners = {}
     for dist in metadata.distributions():
         try:
@@ -63,7 +65,11 @@ def collect(arguments):
             error = None
         except BaseException as exc:
             error = _doctor_error(exc)
-            error["owners"] = _owners(error["files"])
+            try:
+                error["owners"] = _owners(error["files"])
+            except Exception:
+                # A half-imported library's finder can break the distribution scan; the error itself stands.
+                error["owners"] = None
         results.append({
             "statement": item["statement"],
             "required": item["required"],

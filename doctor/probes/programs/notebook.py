@@ -172,6 +172,8 @@ def _assignment(line):
 
 
 def _assignments_in(path, kind):
+    if not os.path.isfile(path):
+        return []  # a FIFO or device under that name would block the read
     try:
         with open(path, "rb") as handle:
             lines = handle.read().decode("utf-8", "replace").splitlines()
@@ -193,7 +195,7 @@ def _conda_env_vars(prefix):
             variables = json.load(handle).get("env_vars") or {}
     except (OSError, ValueError, AttributeError):
         return []
-    if FALLBACK_VARIABLE not in variables:
+    if not isinstance(variables, dict) or FALLBACK_VARIABLE not in variables:
         return []
     return [{"kind": "conda-env-vars", "path": path, "line": None, "value": str(variables[FALLBACK_VARIABLE])}]
 
