@@ -277,6 +277,30 @@ def test_bad_requirements_file(crafted, tmp_path):
     assert "line 1 is not a requirement" in completed.stderr
 
 
+def test_pip_compile_requirements_are_read(crafted, tmp_path):
+    # pip-compile writes hashes on continuation lines; Spaces also pin VCS URLs.
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("fastai==2.7.19 \\\n    --hash=sha256:abc\n"
+                            "git+https://github.com/fastai/fastbook@master\ntorch==2.6.0 --hash=sha256:def\n")
+    completed = run_cli("learner", str(crafted / "main_function.pkl"), "--requirements", str(requirements),
+                        "--format", "json")
+    assert completed.returncode in (0, 1), completed.stderr
+    assert "Traceback" not in completed.stderr
+
+
+def test_a_damaged_compressed_pickle_is_one_line(tmp_path):
+    path = tmp_path / "export.pkl"
+    with zipfile.ZipFile(str(path), "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("export/data.pkl", pickle.dumps({"a": 1}, protocol=2) * 200)
+    raw = bytearray(path.read_bytes())
+    start = raw.index(b"export/data.pkl") + len(b"export/data.pkl")  # the local header's name; data follows it
+    raw[start + 10:start + 40] = b"\xff" * 30
+    path.write_bytes(bytes(raw))
+    completed = run_cli("learner", str(path))
+    assert completed.returncode == 2
+    assert len(completed.stderr.strip().splitlines()) == 1 and "Traceback" not in completed.stderr
+
+
 def test_check_learner_refuses_quick(crafted):
     completed = run_cli("check", "--quick", "--learner", str(crafted / "main_function.pkl"))
     assert completed.returncode == 2 and "cannot be combined" in completed.stderr

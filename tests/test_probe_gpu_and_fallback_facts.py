@@ -116,6 +116,17 @@ def test_the_notebook_probe_finds_nothing_where_nothing_presets_it(tmp_path, cou
     assert data["fallback_presets"] == []
 
 
+def test_a_fifo_profile_and_an_odd_conda_state_neither_hang_nor_break_the_notebook_probe(tmp_path, course_env):
+    (course_env / "conda-meta").mkdir()
+    (course_env / "conda-meta" / "state").write_text(json.dumps({"env_vars": "%s=0" % VARIABLE}))
+    home = tmp_path / "home"
+    home.mkdir()
+    os.mkfifo(str(home / ".bashrc"))  # nothing ever writes to it: opening it would block
+    data = member("notebook", tmp_path, python=str(course_env / "bin" / "python"), HOME=str(home),
+                  JUPYTER_PATH=str(tmp_path / "none"), JUPYTER_DATA_DIR=str(tmp_path / "nothing"))
+    assert data["fallback_presets"] == []
+
+
 @pytest.mark.parametrize("argv, no_site", [
     (["-S", "-m", "ipykernel_launcher"], True),
     (["-Es", "-m", "ipykernel_launcher"], False),
