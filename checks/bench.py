@@ -2,7 +2,7 @@
 CPU computes, learning, exporting a learner that predicts the same, and at what speed, with the reason
 (data or compute) and the advice that fits the platform."""
 
-from doctor.bench import efficiency, lesson_one_estimate_s
+from doctor.results.bench import efficiency, lesson_one_estimate_s
 from doctor.findings import error, fix, info, ok, skipped, warning
 from doctor.registry import check
 

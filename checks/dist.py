@@ -3,7 +3,7 @@ it): which backends this torch has (from the torch probe, in every `dl-doctor ch
 `dl-doctor dist` run — rendezvous, barrier, all_reduce, broadcast, all_gather on known values, all_reduce
 bandwidth against the links between the GPUs, and a fastai fit under distrib_ctx against one process."""
 
-from doctor.dist import run_failure, size_label
+from doctor.results.dist import run_failure, size_label
 from doctor.findings import error, fix, info, ok, skipped, warning
 from doctor.registry import check
 

@@ -7,7 +7,7 @@ anything else (such as "true") is not a valid value.
 
 from doctor.findings import error, fix, info, ok, skipped, warning
 from doctor.fixes.mps_fallback import fallback_turns_on, fallback_value_valid, preset_blockers
-from doctor.ops import FALLBACK, NATIVE, UNSUPPORTED, by_class
+from doctor.results.ops import FALLBACK, NATIVE, UNSUPPORTED, by_class
 from doctor.registry import check
 
 VARIABLE = "PYTORCH_ENABLE_MPS_FALLBACK"

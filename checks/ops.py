@@ -2,7 +2,7 @@
 CPU (doctor/ops.py classifies each op). Ops that only the MPS fallback rescues are ``mps-fallback``'s."""
 
 from doctor.findings import error, fix, ok, skipped, warning
-from doctor.ops import (DTYPE_UNSUPPORTED, ERROR, FALLBACK, NATIVE, OP_CRASHED, SEVERE_CLASSES, UNSUPPORTED,
+from doctor.results.ops import (DTYPE_UNSUPPORTED, ERROR, FALLBACK, NATIVE, OP_CRASHED, SEVERE_CLASSES, UNSUPPORTED,
                         by_class)
 from doctor.registry import check
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from doctor.findings import ERROR, INFO, OK, SEVERITY, STATUSES, WARNING, Finding
-from doctor.ops import DTYPE_UNSUPPORTED, FALLBACK, NATIVE, OP_CRASHED, UNSUPPORTED
+from doctor.results.ops import DTYPE_UNSUPPORTED, FALLBACK, NATIVE, OP_CRASHED, UNSUPPORTED
 from doctor.redact import Redactor
 from doctor.report import Report
 

@@ -16,7 +16,8 @@ from doctor.host_process import describe_this_process
 from doctor.lessons import LESSONS
 from doctor.ops import OpsRequest, run_torch_probe
 from doctor.probes import ProbeSpec, builtin_probes
-from doctor.probes.runner import OK, ProbeOutcome, killed_on_interrupt, run_probes, skipped_outcome
+from doctor.outcome import OK, ProbeOutcome, skipped_outcome
+from doctor.probes.runner import killed_on_interrupt, run_probes
 
 # Modules a local file or folder most often shadows (fastbook#349: a notebook folder's torch.py).
 SHADOWABLE_MODULES = (

@@ -21,12 +21,12 @@ from typing import Any, Dict, List, Mapping, Optional
 
 from doctor.collect import Target, probe_arguments, probe_environment
 from doctor.facts import Facts, assemble_facts
+from doctor.outcome import NOT_STARTED, OK, ProbeOutcome, skipped_outcome
 from doctor.probes import builtin_probes, dist_worker_probe, torch_probe
-from doctor.probes.runner import NOT_STARTED, OK, ProbeOutcome, killed_on_interrupt, run_probes, skipped_outcome
+from doctor.probes.runner import killed_on_interrupt, run_probes
+from doctor.results.dist import STEPS
 
 BACKENDS = ("auto", "gloo", "nccl")
-STEPS = ("import", "backends", "rendezvous", "barrier", "all_reduce", "broadcast", "all_gather", "bandwidth",
-         "fastai")
 STEP_TIMEOUT_S = 60.0
 # Importing torch, and fastai with accelerate, can take minutes on a cold disk: these steps get at least this.
 SLOW_STEPS_S = {"import": 180.0, "fastai": 180.0}
@@ -127,14 +127,6 @@ def port_is_free(port: int) -> bool:
         except OSError:
             return False
     return True
-
-
-def size_label(size: int) -> str:
-    """A message size as nccl-tests' tables and people say it: 1 KiB, 64 MiB."""
-    for unit, scale in (("MiB", 1024 ** 2), ("KiB", 1024)):
-        if size >= scale:
-            return "%d %s" % (size // scale, unit)
-    return "%d B" % size
 
 
 def step_timeout(step: str, timeout_s: float) -> float:
@@ -392,27 +384,6 @@ def run_dist(python: str, cwd: str, env: Mapping[str, str], plan: DistPlan,
             "cleanup": {"left_behind_pids": _left_behind(workers), "port_free_before": port_free_before,
                         "port_free": port_is_free(plan.port)}}
     return ProbeOutcome("dist", OK, data, None, "", data["wall_s"], None, None)
-
-
-# Which rank to blame when several ended badly: one that died or hung caused the others' errors and kills.
-_BLAME_ORDER = {"died": 0, "timeout": 1, "error": 2, "killed": 3}
-
-
-def run_failure(data: Mapping[str, Any]) -> Optional[Dict[str, Any]]:
-    """What stopped a ``dist`` run: the step, the ranks stopped there and how ({"step", "ending", "ranks",
-    "records"}), or None when every rank finished. The earliest step wins among ranks that ended alike."""
-    failed = [rank for rank in data.get("ranks", []) if rank.get("ending") != "finished"]
-    if not failed:
-        return None
-    order = {step: index for index, step in enumerate(STEPS)}
-
-    def blame(rank: Mapping[str, Any]):
-        return _BLAME_ORDER.get(rank["ending"], 4), order.get(rank.get("in_step") or "", len(STEPS))
-
-    first = min(failed, key=blame)
-    alike = [rank for rank in failed if blame(rank) == blame(first)]
-    return {"step": first.get("in_step") or "exit", "ending": first["ending"], "ranks": [r["rank"] for r in alike],
-            "records": alike}
 
 
 # The torch probe stops after describing torch's build when asked (doctor/probes/programs/ops.py).

@@ -14,7 +14,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from doctor.probes.runner import ProbeOutcome
+from doctor.outcome import ProbeOutcome
 
 FACTS_SCHEMA_VERSION = 1
 

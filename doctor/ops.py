@@ -1,11 +1,6 @@
 """Op probing: run the op catalogue on a device in a child process, restart after an op that kills the
-child, and classify every op from what the child measured.
-
-Classes: ``native`` (runs on the device and matches the CPU reference), ``fallback`` (matches, but only
-because the MPS fallback ran it on the CPU), ``unsupported`` (no kernel for the op on the device: the
-NotImplementedError the MPS fallback covers), ``dtype-unsupported`` (a dtype or input type the kernel rejects),
-``wrong`` (outside the tolerance), ``error`` (another exception), ``crashed`` (the child died in it),
-``timeout`` (it hung). A crashing op costs one extra child start; the ops after it still run.
+child, and classify every op from what the child measured (``doctor.results.ops`` says what each class means).
+A crashing op costs one extra child start; the ops after it still run.
 """
 
 import re
@@ -13,21 +8,12 @@ import time
 from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
+from doctor.outcome import FAILED, OK, TIMEOUT, ProbeOutcome, skipped_outcome
 from doctor.probes import torch_probe
 from doctor.probes.programs.op_catalog import CATALOG
-from doctor.probes.runner import FAILED, OK, TIMEOUT, ProbeOutcome, run_probe, skipped_outcome
+from doctor.probes.runner import run_probe
+from doctor.results.ops import OP_CRASHED, OP_TIMEOUT, classify, describe
 
-NATIVE = "native"
-FALLBACK = "fallback"
-UNSUPPORTED = "unsupported"
-DTYPE_UNSUPPORTED = "dtype-unsupported"
-WRONG = "wrong"
-ERROR = "error"
-OP_CRASHED = "crashed"
-OP_TIMEOUT = "timeout"
-# Results that mean the device computes wrong or kills the process: `dl-doctor ops` exits 1 on them.
-SEVERE_CLASSES = (WRONG, OP_CRASHED, OP_TIMEOUT)
-OP_STATUSES = (NATIVE, FALLBACK, UNSUPPORTED, DTYPE_UNSUPPORTED, WRONG, ERROR, OP_CRASHED, OP_TIMEOUT)
 DEVICES = ("auto", "cpu", "cuda", "mps", "xpu")
 CATALOGS = ("lesson", "all")
 # Only the device's availability: the torch facts and the run's header, no ops.
@@ -36,69 +22,6 @@ OP_TIMEOUT_S = 30.0
 # faulthandler.dump_traceback_later(exit=True) prints this before it ends a hung child.
 _CATALOG = {op.name: op for op in CATALOG}
 _WATCHDOG = re.compile(r"^Timeout \(\d+:\d\d:\d\d", re.MULTILINE)
-# Errors that name a dtype the device lacks, e.g. MPS's "TypeError: Cannot convert a MPS Tensor to float64 dtype",
-# a kernel's "RuntimeError: "eq_cpu" not implemented for 'ComplexHalf'", or a kernel rejecting an input type,
-# "NotImplementedError: log_softmax for complex is not supported for MPS" (all quoted in the installed
-# torch/testing/_internal/common_methods_invocations.py).
-_DTYPE_WORDS = re.compile(r"float64|double|dtype|not implemented for '(Half|BFloat16|Double|Float)'"
-                          r"|\bfor '?(bool|complex\w*|u?int\d*|long|short|byte|half|bfloat16|float\d*)'?\b",
-                          re.IGNORECASE)
-# The only NotImplementedError that means "no kernel for this op on this device", which the MPS fallback
-# covers: "The operator 'aten::X' is not currently implemented for the MPS device" (aten/src/ATen/mps/
-# MPSFallback.mm; quoted in torch/testing/_internal/common_methods_invocations.py), and the dispatcher's
-# "Could not run 'aten::X' with arguments from the 'Y' backend" (c10/core/impl/OperatorEntry.cpp). A kernel
-# that raises NotImplementedError for an input it rejects is not a missing op: the fallback cannot help.
-_MISSING_OP = re.compile(r"is not currently implemented for the MPS device"
-                         r"|Could not run 'aten::[^']+' with arguments from the '[\w ]+' backend")
-
-
-def _exception_class(exception: Mapping[str, Any]) -> str:
-    kind, message = exception.get("type"), exception.get("message") or ""
-    if kind == "NotImplementedError" and _MISSING_OP.search(message):
-        return UNSUPPORTED
-    if kind in ("NotImplementedError", "TypeError", "RuntimeError") and _DTYPE_WORDS.search(message):
-        return DTYPE_UNSUPPORTED
-    return ERROR
-
-
-def classify(record: Mapping[str, Any]) -> str:
-    """The class of one op from the child's measurement (see the module docstring)."""
-    if record.get("status") in (OP_CRASHED, OP_TIMEOUT):
-        return record["status"]
-    if record.get("reference_error"):
-        return ERROR
-    exception = record.get("exception")
-    if exception:
-        return _exception_class(exception)
-    if record.get("within_tolerance") is False or record.get("mismatch"):
-        return WRONG
-    if record.get("fallback_warnings"):
-        return FALLBACK
-    return NATIVE
-
-
-def describe(record: Mapping[str, Any]) -> str:
-    """One line of evidence for an op's class."""
-    status = classify(record)
-    if status in (OP_CRASHED, OP_TIMEOUT):
-        return record.get("reason", "")
-    if record.get("reference_error"):
-        return "fails on the CPU too: %s" % record["reference_error"]
-    if record.get("exception"):
-        message = record["exception"].get("message", "").strip().splitlines()
-        return "%s: %s" % (record["exception"]["type"], message[0]) if message else record["exception"]["type"]
-    if status == WRONG:
-        if record.get("mismatch"):
-            return record["mismatch"]
-        return "max abs error %.3g beyond rtol %g, atol %g" % ((record.get("max_abs_error") or 0.0),
-                                                               *record.get("tolerance", (0, 0)))
-    if status == FALLBACK:
-        return record["fallback_warnings"][0]
-    if record.get("compare_error"):
-        return "ran; not compared (%s)" % record["compare_error"]
-    if record.get("max_abs_error") is not None:
-        return "max abs error %.3g" % record["max_abs_error"]
-    return ""
 
 
 @dataclass(frozen=True)
@@ -184,19 +107,3 @@ def run_torch_probe(
                                             None)}
 
 
-def by_class(data: Mapping[str, Any], *classes: str) -> List[Mapping[str, Any]]:
-    return [record for record in data.get("ops", []) if record.get("class") in classes]
-
-
-def available_devices(torch_facts: Mapping[str, Any]) -> List[str]:
-    """The devices the torch probe found usable, CPU first."""
-    return ["cpu"] + [kind for kind in ("cuda", "mps", "xpu") if (torch_facts.get(kind) or {}).get("available")]
-
-
-def torch_failure(outcome: ProbeOutcome) -> Optional[str]:
-    """Why torch is not usable, in one line (from the torch probe's outcome), or None when it imported."""
-    if outcome.ok and (outcome.data or {}).get("importable"):
-        return None
-    reason = outcome.reason or ((outcome.data or {}).get("error") or {}).get("message") or ""
-    lines = str(reason).strip().splitlines()
-    return lines[0] if lines else "no reason given"

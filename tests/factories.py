@@ -6,7 +6,7 @@ import copy
 from typing import Any, Dict, Mapping, Optional
 
 from doctor.facts import Facts, assemble_facts
-from doctor.probes.runner import ProbeOutcome, skipped_outcome
+from doctor.outcome import ProbeOutcome, skipped_outcome
 
 PYTHON = "/opt/course/bin/python"
 SITE = "/opt/course/lib/python3.11/site-packages"

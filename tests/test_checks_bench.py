@@ -6,8 +6,8 @@ import copy
 import pytest
 
 from checkrun import commands, one, words
-from doctor.bench import efficiency, lesson_one_estimate_s
-from doctor.probes.runner import skipped_outcome
+from doctor.results.bench import efficiency, lesson_one_estimate_s
+from doctor.outcome import skipped_outcome
 from factories import deep_merge, failed_outcome, make_facts, ok_outcome
 
 BENCH_CHECKS = ("bench-run", "bench-data", "bench-numerics", "bench-learning", "bench-export", "bench-speed",

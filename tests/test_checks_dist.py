@@ -6,8 +6,8 @@ import copy
 import pytest
 
 from checkrun import commands, one, words
-from doctor.dist import run_failure
-from doctor.probes.runner import skipped_outcome
+from doctor.results.dist import run_failure
+from doctor.outcome import skipped_outcome
 from factories import deep_merge, make_facts, ok_outcome
 
 STEPS = ["import", "backends", "rendezvous", "barrier", "all_reduce", "broadcast", "all_gather", "bandwidth", "fastai"]

@@ -5,7 +5,7 @@ was imported, when torch no longer reads it? aten/src/ATen/mps/MPSFallback.mm)."
 import pytest
 
 from checkrun import APPLE_ARM64, build, commands, one, words
-from doctor.probes.runner import skipped_outcome
+from doctor.outcome import skipped_outcome
 from factories import failed_outcome, ok_outcome, op_record
 
 VARIABLE = "PYTORCH_ENABLE_MPS_FALLBACK"

@@ -4,7 +4,7 @@ Ops MPS lacks are mps-fallback's business, not device-ops'; everywhere else a mi
 import pytest
 
 from checkrun import APPLE_ARM64, build, one, words
-from doctor.probes.runner import skipped_outcome
+from doctor.outcome import skipped_outcome
 from factories import op_record, failed_outcome
 
 SOLVE = ("linalg.solve", (1, 2), "fastai aug_transforms warp (find_coeffs)")

@@ -4,7 +4,7 @@ import pytest
 
 from checkrun import build, one, without_probe
 from factories import failed_outcome
-from doctor.probes.runner import skipped_outcome
+from doctor.outcome import skipped_outcome
 
 CRASH = failed_outcome("python", "crashed", "probe python crashed with SIGSEGV", "Fatal Python error: Segmentation")
 TIMEOUT = failed_outcome("packages", "timeout", "probe packages timed out after 60 s", "reading site-packages")

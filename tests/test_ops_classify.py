@@ -4,10 +4,10 @@ died in). The classes decide what `device-ops` and `mps-fallback` tell the learn
 
 import pytest
 
-from doctor.ops import (DTYPE_UNSUPPORTED, ERROR, FALLBACK, NATIVE, OP_CRASHED, OP_STATUSES, OP_TIMEOUT,
-                        SEVERE_CLASSES, UNSUPPORTED, WRONG, available_devices, by_class, classify, describe,
-                        torch_failure)
-from doctor.probes.runner import ProbeOutcome
+from doctor.results.ops import (DTYPE_UNSUPPORTED, ERROR, FALLBACK, NATIVE, OP_CRASHED, OP_STATUSES, OP_TIMEOUT,
+                                SEVERE_CLASSES, UNSUPPORTED, WRONG, available_devices, by_class, classify, describe,
+                                torch_failure)
+from doctor.outcome import ProbeOutcome
 
 MISSING_ON_MPS = ("The operator 'aten::_linalg_solve_ex.result' is not currently implemented for the MPS device. "
                   "If you want this op to be added in priority during the prototype phase of this feature, please "

@@ -123,7 +123,8 @@ def learner_outcomes(target: Target, data: Mapping[str, Any], environment: Mappi
                      processes: Optional[list] = None, specs=None) -> Dict[str, Any]:
     """The ``learner`` fact and the ``learner-names`` probe's outcome (plus any other ``specs`` run beside it)."""
     from doctor.probes import learner_names_probe
-    from doctor.probes.runner import OK, ProbeOutcome, run_probes
+    from doctor.outcome import OK, ProbeOutcome
+    from doctor.probes.runner import run_probes
 
     specs = list(specs or ()) + [learner_names_probe()]
     # The names travel in a file: a command line is limited (128 kB per argument on Linux, 32 kB on Windows).

@@ -10,7 +10,8 @@ from doctor.commands.inputs import UsageError, target_of
 
 def run_ops(arguments: argparse.Namespace, stdout: TextIO) -> int:
     from doctor.collect import probe_environment
-    from doctor.ops import SEVERE_CLASSES, OpsRequest, available_devices, by_class, run_torch_probe, torch_failure
+    from doctor.ops import OpsRequest, run_torch_probe
+    from doctor.results.ops import SEVERE_CLASSES, available_devices, by_class, torch_failure
     from doctor.probes.programs.op_catalog import catalog_names
     from doctor.probes.runner import killed_on_interrupt
     from doctor.commands.output import ops_step_summary, publish, render_ops_report

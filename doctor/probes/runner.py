@@ -12,9 +12,10 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, replace
+from dataclasses import replace
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
+from doctor.outcome import CRASHED, FAILED, GARBAGE, NOT_STARTED, OK, TIMEOUT, ProbeOutcome
 from doctor.probes import ProbeSpec
 
 STDERR_TAIL_CHARS = 2000
@@ -22,59 +23,8 @@ STDERR_TAIL_CHARS = 2000
 # process group can hold them open forever).
 DRAIN_AFTER_KILL_S = 2.0
 
-OK = "ok"
-FAILED = "failed"
-CRASHED = "crashed"
-TIMEOUT = "timeout"
-GARBAGE = "garbage"
-NOT_STARTED = "not-started"
-SKIPPED = "skipped"
-
 # Windows reports a crashed process as an NTSTATUS exit code rather than a signal.
 _WINDOWS_CRASHES = {0xC0000005: "an access violation", 0xC00000FD: "a stack overflow", 0xC0000409: "a buffer overrun"}
-
-
-@dataclass(frozen=True)
-class ProbeOutcome:
-    """What one probe produced. ``data`` is the probe's answer when ``status`` is ``ok``."""
-
-    name: str
-    status: str
-    data: Optional[Dict[str, Any]]
-    reason: Optional[str]
-    stderr_tail: str
-    duration_s: float
-    peak_rss_kb: Optional[int]
-    returncode: Optional[int]
-    # Partial results the probe sent before its answer; kept when it crashes or hangs later.
-    progress: Tuple[Dict[str, Any], ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        return self.status == OK
-
-    def to_dict(self) -> Dict[str, Any]:
-        raw = asdict(self)
-        raw["progress"] = list(self.progress)
-        return raw
-
-    @classmethod
-    def from_dict(cls, raw: Mapping[str, Any]) -> "ProbeOutcome":
-        return cls(
-            name=str(raw["name"]),
-            status=str(raw["status"]),
-            data=raw.get("data"),
-            reason=raw.get("reason"),
-            stderr_tail=str(raw.get("stderr_tail") or ""),
-            duration_s=float(raw.get("duration_s") or 0.0),
-            peak_rss_kb=raw.get("peak_rss_kb"),
-            returncode=raw.get("returncode"),
-            progress=tuple(raw.get("progress") or ()),
-        )
-
-
-def skipped_outcome(name: str, reason: str) -> ProbeOutcome:
-    return ProbeOutcome(name, SKIPPED, None, reason, "", 0.0, None, None)
 
 
 def _tail(raw: bytes) -> str:

@@ -3,7 +3,7 @@ algorithm bandwidth and bus bandwidth (doc/PERFORMANCE.md of nccl-tests says how
 
 from typing import Any, Mapping
 
-from doctor.dist import size_label
+from doctor.results.dist import size_label
 from doctor.facts import Facts
 
 

@@ -4,7 +4,7 @@ import json
 from typing import Any, Dict, Mapping, Optional
 
 import doctor
-from doctor.ops import OP_STATUSES
+from doctor.results.ops import OP_STATUSES
 from doctor.report import REPORT_SCHEMA_VERSION, TOOL_NAME
 
 EVIDENCE_WIDTH = 70
