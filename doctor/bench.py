@@ -8,12 +8,12 @@ checked here first) that is deleted when the run ends, fails or is interrupted. 
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Mapping, Optional
 
 from doctor.outcome import ProbeOutcome
 from doctor.probes import bench_probe
 from doctor.probes.runner import run_probe
+from doctor.requests import BenchRequest
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 MINIMUM_BUDGET_S = 15.0
@@ -23,19 +23,6 @@ IMPORT_ALLOWANCE_S = 180.0
 
 class BenchInputError(ValueError):
     """A --data folder or an option the benchmark cannot work with: one line for the learner."""
-
-
-@dataclass(frozen=True)
-class BenchRequest:
-    device: str = "auto"
-    size: int = 64
-    epochs: int = 8
-    batch: int = 32
-    # 160 a class: 8 steps an epoch at batch 32, enough for batch norm's running statistics to settle
-    # when resnet18 starts from random weights (with 5 steps validation accuracy stayed near chance).
-    per_class: int = 160
-    data: Optional[str] = None
-    budget_s: float = 60.0
 
 
 def check_request(request: BenchRequest) -> None:

@@ -9,7 +9,6 @@ import sys
 from typing import Optional, Sequence, TextIO
 
 import doctor
-from doctor.bench import BenchRequest
 from doctor.commands import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from doctor.commands.bench import run_bench_command
 from doctor.commands.check import run_check
@@ -22,7 +21,7 @@ from doctor.commands.matrix import run_diff, run_matrix
 from doctor.commands.output import add_output_options
 from doctor.commands.ops import run_ops
 from doctor.lessons import DEFAULT_LESSON, LESSONS
-from doctor.ops import CATALOGS, DEVICES, OP_TIMEOUT_S
+from doctor.requests import BenchRequest, CATALOGS, DEVICES, OP_TIMEOUT_S
 
 
 class _Parser(argparse.ArgumentParser):

@@ -10,11 +10,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Mapping, Optional, Sequence
 
-from doctor.bench import BenchRequest, run_bench
+from doctor.bench import run_bench
 from doctor.facts import Facts, assemble_facts
 from doctor.host_process import describe_this_process
 from doctor.lessons import LESSONS
-from doctor.ops import OpsRequest, run_torch_probe
+from doctor.ops import run_torch_probe
+from doctor.requests import BenchRequest, OpsRequest
 from doctor.probes import ProbeSpec, builtin_probes
 from doctor.outcome import OK, ProbeOutcome, skipped_outcome
 from doctor.probes.runner import killed_on_interrupt, run_probes

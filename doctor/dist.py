@@ -24,10 +24,9 @@ from doctor.facts import Facts, assemble_facts
 from doctor.outcome import NOT_STARTED, OK, ProbeOutcome, skipped_outcome
 from doctor.probes import builtin_probes, dist_worker_probe, torch_probe
 from doctor.probes.runner import killed_on_interrupt, run_probes
+from doctor.requests import DistRequest
 from doctor.results.dist import STEPS
 
-BACKENDS = ("auto", "gloo", "nccl")
-STEP_TIMEOUT_S = 60.0
 # Importing torch, and fastai with accelerate, can take minutes on a cold disk: these steps get at least this.
 SLOW_STEPS_S = {"import": 180.0, "fastai": 180.0}
 # After a worker has sent its answer, how long its interpreter may take to exit.
@@ -44,15 +43,6 @@ LOOPBACK_INTERFACE = {"linux": "lo", "darwin": "lo0"}
 
 class DistInputError(ValueError):
     """An option the run cannot work with on this machine: one line saying what is available."""
-
-
-@dataclass(frozen=True)
-class DistRequest:
-    backend: str = "auto"
-    nproc: Optional[int] = None
-    port: Optional[int] = None
-    timeout_s: float = STEP_TIMEOUT_S
-    fastai: bool = True
 
 
 @dataclass(frozen=True)

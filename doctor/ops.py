@@ -5,33 +5,18 @@ A crashing op costs one extra child start; the ops after it still run.
 
 import re
 import time
-from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from doctor.outcome import FAILED, OK, TIMEOUT, ProbeOutcome, skipped_outcome
 from doctor.probes import torch_probe
 from doctor.probes.programs.op_catalog import CATALOG
 from doctor.probes.runner import run_probe
+from doctor.requests import OpsRequest
 from doctor.results.ops import OP_CRASHED, OP_TIMEOUT, classify, describe
 
-DEVICES = ("auto", "cpu", "cuda", "mps", "xpu")
-CATALOGS = ("lesson", "all")
-# Only the device's availability: the torch facts and the run's header, no ops.
-NO_OPS = "none"
-OP_TIMEOUT_S = 30.0
 # faulthandler.dump_traceback_later(exit=True) prints this before it ends a hung child.
 _CATALOG = {op.name: op for op in CATALOG}
 _WATCHDOG = re.compile(r"^Timeout \(\d+:\d\d:\d\d", re.MULTILINE)
-
-
-@dataclass(frozen=True)
-class OpsRequest:
-    device: str = "auto"
-    catalog: str = "lesson"
-    lesson: Optional[int] = None
-    only: Sequence[str] = ()
-    op_timeout_s: float = OP_TIMEOUT_S
-    timeout_s: float = 300.0
 
 
 def _culprit(progress: Sequence[Mapping[str, Any]]) -> Optional[str]:

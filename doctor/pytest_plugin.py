@@ -26,7 +26,8 @@ from typing import Dict, List, Mapping, Optional, Sequence, Set, Tuple
 import pytest
 
 from doctor.collect import probe_environment
-from doctor.ops import DEVICES, NO_OPS, OpsRequest, run_torch_probe
+from doctor.ops import run_torch_probe
+from doctor.requests import DEVICES, NO_OPS, OpsRequest
 from doctor.results.ops import NATIVE, available_devices, torch_failure
 from doctor.probes.programs.op_catalog import catalog_names
 

@@ -9,7 +9,8 @@ import pytest
 
 from conftest import install_fake_distribution, make_venv, run_cli, site_packages
 from doctor.collect import probe_environment
-from doctor.ops import OpsRequest, run_torch_probe
+from doctor.ops import run_torch_probe
+from doctor.requests import OpsRequest
 from doctor.probes.programs.op_catalog import CATALOG, catalog_names
 
 SIMULATED_FAULTS = {

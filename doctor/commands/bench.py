@@ -6,7 +6,7 @@ import time
 from dataclasses import replace
 from typing import Optional, Sequence, TextIO
 
-from doctor.bench import BenchRequest
+from doctor.requests import BenchRequest
 from doctor.collect import Target
 from doctor.commands.inputs import UsageError, target_of
 from doctor.facts import Facts

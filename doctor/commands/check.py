@@ -4,7 +4,7 @@ import argparse
 import time
 from typing import Sequence, TextIO
 
-from doctor.bench import BenchRequest
+from doctor.requests import BenchRequest
 from doctor.collect import Target
 from doctor.commands import EXIT_FINDINGS, EXIT_OK
 from doctor.commands.inputs import UsageError, load_facts_file, target_of

@@ -12,9 +12,10 @@ from typing import TextIO
 
 from doctor.commands.inputs import UsageError, target_of
 from doctor.commands.output import add_output_options
-from doctor.dist import BACKENDS, STEP_TIMEOUT_S, DistInputError, DistRequest
+from doctor.dist import DistInputError
 from doctor.lessons import DEFAULT_LESSON
 from doctor.report import DIST
+from doctor.requests import BACKENDS, STEP_TIMEOUT_S, DistRequest
 
 
 def _port(text: str) -> int:

@@ -10,7 +10,8 @@ from doctor.commands.inputs import UsageError, target_of
 
 def run_ops(arguments: argparse.Namespace, stdout: TextIO) -> int:
     from doctor.collect import probe_environment
-    from doctor.ops import OpsRequest, run_torch_probe
+    from doctor.ops import run_torch_probe
+    from doctor.requests import OpsRequest
     from doctor.results.ops import SEVERE_CLASSES, available_devices, by_class, torch_failure
     from doctor.probes.programs.op_catalog import catalog_names
     from doctor.probes.runner import killed_on_interrupt

@@ -68,7 +68,7 @@ def doctor_magic(line: str = ""):
     except MagicUsageError as exc:
         print("%%doctor: %s\n%s" % (exc, USAGE))
         return None
-    from doctor.bench import BenchRequest
+    from doctor.requests import BenchRequest
     from doctor.collect import Target, collect_facts
     from doctor.report import diagnose
 
