@@ -1,27 +1,36 @@
 """The ``dl-doctor`` command line: the parser, and dispatch to ``doctor.commands``.
 
+The parser is built from light modules only (option choices and defaults come from ``doctor.requests`` and
+``doctor.lessons``); a command's module, and the process code behind it, is imported when that command runs,
+so ``dl-doctor --version`` and ``--help`` answer at once.
+
 Exit codes: 0 no errors (warnings allowed), 1 errors found (or warnings under ``--strict``), 2 bad
 usage or unreadable input, always as one line naming the input and what was wrong.
 """
 
 import argparse
+import importlib
 import sys
-from typing import Optional, Sequence, TextIO
+from typing import Callable, Optional, Sequence, TextIO
 
 import doctor
-from doctor.commands import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
-from doctor.commands.bench import run_bench_command
-from doctor.commands.check import run_check
-from doctor.commands.dist import add_dist_parser, run_dist_command
-from doctor.commands.fix import run_fix
-from doctor.commands.inputs import UsageError
-from doctor.commands.learner import add_learner_parser, run_learner
-from doctor.commands.listing import run_list
-from doctor.commands.matrix import run_diff, run_matrix
-from doctor.commands.output import add_output_options
-from doctor.commands.ops import run_ops
+from doctor.commands import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError
 from doctor.lessons import DEFAULT_LESSON, LESSONS
-from doctor.requests import BenchRequest, CATALOGS, DEVICES, OP_TIMEOUT_S
+from doctor.requests import BACKENDS, CATALOGS, DEVICES, OP_TIMEOUT_S, STEP_TIMEOUT_S, BenchRequest
+
+FORMATS = ("text", "json", "markdown", "junit", "html")
+# Each command's runner, "module:function", imported only when the command runs.
+RUNNERS = {
+    "check": "doctor.commands.check:run_check",
+    "fix": "doctor.commands.fix:run_fix",
+    "ops": "doctor.commands.ops:run_ops",
+    "bench": "doctor.commands.bench:run_bench_command",
+    "dist": "doctor.commands.dist:run_dist_command",
+    "learner": "doctor.commands.learner:run_learner",
+    "matrix": "doctor.commands.matrix:run_matrix",
+    "diff": "doctor.commands.matrix:run_diff",
+    "list": "doctor.commands.listing:run_list",
+}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -38,6 +47,25 @@ def _lesson(text: str) -> int:
         raise argparse.ArgumentTypeError(
             "lesson %r does not exist: choose %d-%d" % (text, min(LESSONS), max(LESSONS)))
     return number
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = 0
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError("port %r is not a number from 1 to 65535" % text)
+    return port
+
+
+def add_output_options(parser: argparse.ArgumentParser) -> None:
+    """The options of every command that writes a report (``doctor.commands.output`` writes it)."""
+    parser.add_argument("--format", choices=FORMATS, default="text", help="output format (default text)")
+    parser.add_argument("--output", metavar="FILE", help="write the report to FILE instead of standard output")
+    parser.add_argument("--label", metavar="NAME", help="this environment's column name in dl-doctor matrix")
+    parser.add_argument("--no-redact", dest="redact", action="store_false",
+                        help="keep home folder, user, host, GPU UUIDs and secrets in shared output")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -97,8 +125,30 @@ def build_parser() -> argparse.ArgumentParser:
                        help="time for the work after the imports (default %(default)g)")
     bench.add_argument("--python", metavar="PATH", help="the interpreter to benchmark (default: this one)")
     add_output_options(bench)
-    add_dist_parser(commands)
-    add_learner_parser(commands)
+    dist = commands.add_parser("dist", help="check multi-process and multi-GPU training (torch.distributed, fastai)")
+    dist.add_argument("--backend", choices=BACKENDS, default="auto",
+                      help="auto: nccl with 2 or more GPUs, else gloo (default auto)")
+    dist.add_argument("--nproc", type=int, metavar="N",
+                      help="worker processes (default: one per GPU with nccl, else 2)")
+    dist.add_argument("--port", type=_port, metavar="PORT",
+                      help="the rendezvous port on 127.0.0.1 (default: a free one)")
+    dist.add_argument("--timeout", type=float, default=STEP_TIMEOUT_S, metavar="SECONDS",
+                      help="how long one step may take before its workers count as hung (default %(default)g; "
+                           "importing torch and fastai get at least 180)")
+    dist.add_argument("--no-fastai", action="store_true", help="skip the fastai distrib_ctx run")
+    dist.add_argument("--python", metavar="PATH", help="the interpreter whose torch to use (default: this one)")
+    add_output_options(dist)
+    dist.add_argument("-v", "--verbose", action="store_true", help="show evidence for every finding, and timings")
+    learner = commands.add_parser("learner", help="will this exported learner (export.pkl) load here? Read without "
+                                                  "unpickling it")
+    learner.add_argument("path", metavar="PATH", help="the exported learner (learn.export(), torch.save)")
+    learner.add_argument("--requirements", metavar="FILE",
+                         help="judge against a deployment's requirements.txt pins (a Hugging Face Space's) instead of "
+                              "the installed versions where the pins decide")
+    learner.add_argument("--python", metavar="PATH", help="the interpreter that will load it (default: this one)")
+    add_output_options(learner)
+    learner.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
+    learner.add_argument("-v", "--verbose", action="store_true", help="show evidence for every finding, and timings")
     matrix = commands.add_parser("matrix", help="merge JSON reports from a CI matrix into one table")
     matrix.add_argument("reports", nargs="+", metavar="REPORT.json", help="reports written with --format json")
     matrix.add_argument("--format", choices=("markdown", "html", "json"), default="markdown",
@@ -113,8 +163,15 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("--output", metavar="FILE", help="write the differences to FILE")
     diff.add_argument("--no-redact", dest="redact", action="store_false", help="do not redact the differences")
     listing = commands.add_parser("list", help="list every check id with its summary")
-    listing.add_argument("--format", choices=("text", "json"), default="text")
+    listing.add_argument("--format", choices=("text", "json", "markdown"), default="text",
+                         help="markdown: the README's table of checks")
     return parser
+
+
+def runner_of(command: str) -> Callable[[argparse.Namespace, TextIO], int]:
+    """The function that runs ``command``, importing its module now."""
+    module, function = RUNNERS[command].split(":")
+    return getattr(importlib.import_module(module), function)
 
 
 def main(argv: Optional[Sequence[str]] = None, stdout: Optional[TextIO] = None) -> int:
@@ -125,10 +182,7 @@ def main(argv: Optional[Sequence[str]] = None, stdout: Optional[TextIO] = None) 
         if arguments.command is None:
             parser.print_help(stdout)
             return EXIT_USAGE
-        runner = {"check": run_check, "ops": run_ops, "fix": run_fix, "bench": run_bench_command,
-                  "dist": run_dist_command, "learner": run_learner, "matrix": run_matrix, "diff": run_diff,
-                  "list": run_list}[arguments.command]
-        return runner(arguments, stdout)
+        return runner_of(arguments.command)(arguments, stdout)
     except UsageError as exc:
         sys.stderr.write("dl-doctor: error: %s\n" % exc)
         return EXIT_USAGE

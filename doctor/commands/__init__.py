@@ -5,3 +5,7 @@ usage or unreadable input, 130 interrupted.
 """
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class UsageError(Exception):
+    """Bad input: reported as one line and exit code 2."""

@@ -8,7 +8,8 @@ from typing import Optional, Sequence, TextIO
 
 from doctor.requests import BenchRequest
 from doctor.collect import Target
-from doctor.commands.inputs import UsageError, target_of
+from doctor.commands import UsageError
+from doctor.commands.inputs import target_of
 from doctor.facts import Facts
 from doctor.lessons import DEFAULT_LESSON
 from doctor.report import BENCH

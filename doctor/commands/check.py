@@ -6,8 +6,8 @@ from typing import Sequence, TextIO
 
 from doctor.requests import BenchRequest
 from doctor.collect import Target
-from doctor.commands import EXIT_FINDINGS, EXIT_OK
-from doctor.commands.inputs import UsageError, load_facts_file, target_of
+from doctor.commands import EXIT_FINDINGS, EXIT_OK, UsageError
+from doctor.commands.inputs import load_facts_file, target_of
 
 
 def run_check(arguments: argparse.Namespace, stdout: TextIO) -> int:

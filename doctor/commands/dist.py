@@ -10,41 +10,12 @@ import time
 from dataclasses import replace
 from typing import TextIO
 
-from doctor.commands.inputs import UsageError, target_of
-from doctor.commands.output import add_output_options
+from doctor.commands import UsageError
+from doctor.commands.inputs import target_of
 from doctor.dist import DistInputError
 from doctor.lessons import DEFAULT_LESSON
 from doctor.report import DIST
-from doctor.requests import BACKENDS, STEP_TIMEOUT_S, DistRequest
-
-
-def _port(text: str) -> int:
-    try:
-        port = int(text)
-    except ValueError:
-        port = 0
-    if not 1 <= port <= 65535:
-        raise argparse.ArgumentTypeError("port %r is not a number from 1 to 65535" % text)
-    return port
-
-
-def add_dist_parser(commands) -> argparse.ArgumentParser:
-    """Add the ``dist`` command to ``dl-doctor``'s sub-command parsers."""
-    dist = commands.add_parser("dist", help="check multi-process and multi-GPU training (torch.distributed, fastai)")
-    dist.add_argument("--backend", choices=BACKENDS, default="auto",
-                      help="auto: nccl with 2 or more GPUs, else gloo (default auto)")
-    dist.add_argument("--nproc", type=int, metavar="N",
-                      help="worker processes (default: one per GPU with nccl, else 2)")
-    dist.add_argument("--port", type=_port, metavar="PORT",
-                      help="the rendezvous port on 127.0.0.1 (default: a free one)")
-    dist.add_argument("--timeout", type=float, default=STEP_TIMEOUT_S, metavar="SECONDS",
-                      help="how long one step may take before its workers count as hung (default %(default)g; "
-                           "importing torch and fastai get at least 180)")
-    dist.add_argument("--no-fastai", action="store_true", help="skip the fastai distrib_ctx run")
-    dist.add_argument("--python", metavar="PATH", help="the interpreter whose torch to use (default: this one)")
-    add_output_options(dist)
-    dist.add_argument("-v", "--verbose", action="store_true", help="show evidence for every finding, and timings")
-    return dist
+from doctor.requests import DistRequest
 
 
 def run_dist_command(arguments: argparse.Namespace, stdout: TextIO) -> int:

@@ -6,9 +6,9 @@ import sys
 from typing import TextIO
 
 from doctor.collect import Target
-from doctor.commands import EXIT_FINDINGS, EXIT_OK
+from doctor.commands import EXIT_FINDINGS, EXIT_OK, UsageError
 from doctor.commands.check import fix_from_report
-from doctor.commands.inputs import UsageError, target_of
+from doctor.commands.inputs import target_of
 from doctor.lessons import DEFAULT_LESSON
 
 

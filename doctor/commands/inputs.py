@@ -8,13 +8,10 @@ import sys
 from typing import Optional, TextIO
 
 from doctor.collect import Target
+from doctor.commands import UsageError
 from doctor.facts import Facts
 
 INTERPRETER_CHECK_TIMEOUT_S = 20
-
-
-class UsageError(Exception):
-    """Bad input: reported as one line and exit code 2."""
 
 
 def target_of(python: Optional[str]) -> Target:

@@ -15,26 +15,12 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Dict, List, Mapping, Optional, TextIO
 
 from doctor.collect import Target
-from doctor.commands.inputs import UsageError, target_of
+from doctor.commands import UsageError
+from doctor.commands.inputs import target_of
 
 LEARNER_CATEGORIES = ("learner", "torch_load")
 LEARNER_FACT = "learner"
 NAMES_PROBE = "learner-names"
-
-
-def add_learner_parser(commands) -> None:
-    from doctor.commands.output import add_output_options
-
-    learner = commands.add_parser("learner", help="will this exported learner (export.pkl) load here? Read without "
-                                                  "unpickling it")
-    learner.add_argument("path", metavar="PATH", help="the exported learner (learn.export(), torch.save)")
-    learner.add_argument("--requirements", metavar="FILE",
-                         help="judge against a deployment's requirements.txt pins (a Hugging Face Space's) instead of "
-                              "the installed versions where the pins decide")
-    learner.add_argument("--python", metavar="PATH", help="the interpreter that will load it (default: this one)")
-    add_output_options(learner)
-    learner.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
-    learner.add_argument("-v", "--verbose", action="store_true", help="show evidence for every finding, and timings")
 
 
 def read_learner_input(path: str, requirements: Optional[str] = None) -> Dict[str, Any]:

@@ -4,8 +4,8 @@ import argparse
 import sys
 from typing import List, TextIO
 
-from doctor.commands import EXIT_FINDINGS, EXIT_OK
-from doctor.commands.inputs import UsageError, write_output
+from doctor.commands import EXIT_FINDINGS, EXIT_OK, UsageError
+from doctor.commands.inputs import write_output
 from doctor.redact import redactor_for
 
 

@@ -4,8 +4,8 @@ import argparse
 import time
 from typing import TextIO
 
-from doctor.commands import EXIT_FINDINGS, EXIT_OK
-from doctor.commands.inputs import UsageError, target_of
+from doctor.commands import EXIT_FINDINGS, EXIT_OK, UsageError
+from doctor.commands.inputs import target_of
 
 
 def run_ops(arguments: argparse.Namespace, stdout: TextIO) -> int:

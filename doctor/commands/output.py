@@ -10,19 +10,11 @@ import argparse
 import os
 from typing import Any, Callable, Dict, Mapping, Optional, TextIO
 
-from doctor.commands.inputs import UsageError, write_output
+from doctor.commands import UsageError
+from doctor.commands.inputs import write_output
 from doctor.redact import Redactor, redactor_for
 
-FORMATS = ("text", "json", "markdown", "junit", "html")
 STEP_SUMMARY_VARIABLE = "GITHUB_STEP_SUMMARY"
-
-
-def add_output_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--format", choices=FORMATS, default="text", help="output format (default text)")
-    parser.add_argument("--output", metavar="FILE", help="write the report to FILE instead of standard output")
-    parser.add_argument("--label", metavar="NAME", help="this environment's column name in dl-doctor matrix")
-    parser.add_argument("--no-redact", dest="redact", action="store_false",
-                        help="keep home folder, user, host, GPU UUIDs and secrets in shared output")
 
 
 def redactor_of(arguments: argparse.Namespace) -> Optional[Redactor]:

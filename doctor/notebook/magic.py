@@ -81,7 +81,7 @@ def doctor_magic(line: str = ""):
         return _widgets(target, arguments.timeout)
     learner = None
     if arguments.learner:
-        from doctor.commands.inputs import UsageError
+        from doctor.commands import UsageError
         from doctor.commands.learner import read_learner_input
 
         try:
