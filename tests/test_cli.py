@@ -38,6 +38,20 @@ def test_version():
     assert completed.stdout.strip() == "dl-doctor %s" % doctor.__version__
 
 
+def test_version_and_help_load_no_command_module():
+    """The parser is built from light modules: a command's module (and the process code behind it) is imported
+    only when that command runs."""
+    program = ("import sys\nfrom doctor.cli import main\nfor arguments in (['--version'], ['--help'], "
+               "['check', '--help'], ['dist', '--help']):\n    try:\n        main(arguments)\n"
+               "    except SystemExit:\n        pass\n"
+               "print(sorted(name for name in sys.modules if name.startswith('doctor.')))")
+    completed = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60)
+    loaded = eval(completed.stdout.strip().splitlines()[-1])
+    assert "doctor.cli" in loaded
+    assert [name for name in loaded if name.startswith("doctor.commands.")] == []
+    assert {"doctor.collect", "doctor.probes", "doctor.registry", "doctor.report"}.isdisjoint(loaded)
+
+
 def test_list_names_every_check():
     completed = run_cli("list")
     assert completed.returncode == 0
