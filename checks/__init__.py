@@ -4,7 +4,7 @@ Importing this package registers every check. Each rule that encodes an outside 
 boundary, an error text) carries a comment citing where it comes from.
 """
 
-from checks import (  # noqa: F401
+from . import (  # noqa: F401
     bench, course_tools, cuda, devices, dist, drift, learner, lesson, mps, notebook, ops, packages, probes, python,
     shadowing, torch_build, torch_load, widgets,
 )

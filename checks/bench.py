@@ -26,7 +26,7 @@ def _stage_reached(facts, key):
     return None, "the benchmark stopped before this (see bench-run)"
 
 
-@check("bench-run", "The benchmark fine-tune ran to the end")
+@check("bench-run", "The benchmark fine-tune ran to the end", topic="bench", suites=("check", "bench"))
 def bench_run(facts):
     outcome = facts.outcome("bench")
     if outcome is None or outcome.status == "skipped":
@@ -63,7 +63,8 @@ def bench_run(facts):
         yield error("the benchmark stopped at stage %r" % stage)
 
 
-@check("bench-data", "The benchmark's images are readable (--data: the learner's own folder)", needs=("bench",))
+@check("bench-data", "The benchmark's images are readable (--data: the learner's own folder)", needs=("bench",),
+       topic="bench", suites=("check", "bench"))
 def bench_data(facts):
     data, reason = _stage_reached(facts, "data")
     if data is None:
@@ -79,7 +80,8 @@ def bench_data(facts):
     yield ok("%d %s in %d classes" % (data.get("images", 0), where, len(data.get("classes", []))))
 
 
-@check("bench-numerics", "resnet18's forward and backward on the device match float64 on the CPU", needs=("bench",))
+@check("bench-numerics", "resnet18's forward and backward on the device match float64 on the CPU", needs=("bench",),
+       topic="bench", suites=("check", "bench"))
 def bench_numerics(facts):
     numerics, reason = _stage_reached(facts, "numerics")
     if numerics is None:
@@ -99,7 +101,7 @@ def bench_numerics(facts):
 
 
 @check("bench-learning", "Training loss falls and, on the synthetic set, validation accuracy reaches the bar",
-       needs=("bench",))
+       needs=("bench",), topic="bench", suites=("check", "bench"))
 def bench_learning(facts):
     learning, reason = _stage_reached(facts, "learning")
     if learning is None:
@@ -121,7 +123,8 @@ def bench_learning(facts):
             losses[0], losses[-1], 100 * accuracy, "" if synthetic else " on your images"), detail=detail)
 
 
-@check("bench-export", "export -> load_learner -> predict agrees with the learner in memory", needs=("bench",))
+@check("bench-export", "export -> load_learner -> predict agrees with the learner in memory", needs=("bench",),
+       topic="bench", suites=("check", "bench"))
 def bench_export(facts):
     exported, reason = _stage_reached(facts, "export")
     if exported is None:
@@ -150,7 +153,8 @@ def _workers_advice(data):
             "start by spawn here and cannot load functions defined in the notebook")
 
 
-@check("bench-speed", "Where the time goes: data pipeline, raw training step, fastai's loop", needs=("bench",))
+@check("bench-speed", "Where the time goes: data pipeline, raw training step, fastai's loop", needs=("bench",),
+       topic="bench", suites=("check", "bench"))
 def bench_speed(facts):
     data = _data(facts)
     speed = data.get("speed")
@@ -189,7 +193,8 @@ def bench_speed(facts):
     yield info(title, detail="\n".join(lines))
 
 
-@check("bench-device-vs-cpu", "The device trains faster than the CPU on the same work", needs=("bench",))
+@check("bench-device-vs-cpu", "The device trains faster than the CPU on the same work", needs=("bench",),
+       topic="bench", suites=("check", "bench"))
 def bench_device_vs_cpu(facts):
     data = _data(facts)
     speed = data.get("speed") or {}

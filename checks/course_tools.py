@@ -4,10 +4,11 @@
 
 from typing import Any, Dict, Optional
 
-from checks.commands import quote
 from doctor.findings import Fix, fix, info, ok, skipped, warning
 from doctor.lessons import LESSONS
 from doctor.registry import check
+
+from .commands import quote
 
 # The graphviz package only writes DOT text and runs the `dot` program: without it, rendering raises
 # "ExecutableNotFound: failed to execute PosixPath('dot'), make sure the Graphviz executables are on your
@@ -45,7 +46,8 @@ def graphviz_fix(facts) -> Fix:
     return fix(text, *commands)
 
 
-@check("graphviz-dot", "Graphviz's dot program is on PATH for the graphviz package (lesson 6's decision trees)")
+@check("graphviz-dot", "Graphviz's dot program is on PATH for the graphviz package (lesson 6's decision trees)",
+       topic="course_tools")
 def graphviz_dot(facts):
     if not _lesson_uses(facts, "graphviz"):
         yield skipped("lesson %d does not draw with graphviz" % facts.lesson)
@@ -90,7 +92,8 @@ def _kaggle_record(facts) -> Optional[Dict[str, Any]]:
     return None if course is None else course.get("kaggle")
 
 
-@check("kaggle-credentials", "Kaggle API credentials for kaggle / fastkaggle exist and only you can read them")
+@check("kaggle-credentials", "Kaggle API credentials for kaggle / fastkaggle exist and only you can read them",
+       topic="course_tools")
 def kaggle_credentials(facts):
     if not _lesson_uses(facts, "kaggle", "fastkaggle"):
         yield skipped("lesson %d does not download from Kaggle" % facts.lesson)

@@ -5,11 +5,12 @@ import re
 
 from packaging.version import InvalidVersion, Version
 
-from checks.commands import PYTORCH_INDEX, pip_install
-from checks.cuda_releases import (DRIVER_UNKNOWN, INSTALL, UPDATE_DRIVER, capability_code,
-                                  choose_build, code_serves, describe_gpu, driver_os, minimum_driver, serving_text)
 from doctor.findings import error, fix, info, ok, skipped
 from doctor.registry import check
+
+from .commands import PYTORCH_INDEX, pip_install
+from .cuda_releases import (DRIVER_UNKNOWN, INSTALL, UPDATE_DRIVER, capability_code,
+                            choose_build, code_serves, describe_gpu, driver_os, minimum_driver, serving_text)
 
 # torch.cuda.get_arch_list() entries: sm_XY (cubin), sm_XYa / sm_XYf (architecture- / family-specific cubin),
 # compute_XY (PTX); torch reads the number as _extract_arch_version does (torch/cuda/__init__.py).
@@ -101,7 +102,8 @@ def _driver_version(facts):
     return ((facts.data("hardware") or {}).get("nvidia") or {}).get("driver_version")
 
 
-@check("cuda-arch", "Every GPU's architecture is compiled into the CUDA build", needs=("torch", "hardware"))
+@check("cuda-arch", "Every GPU's architecture is compiled into the CUDA build", needs=("torch", "hardware"),
+       topic="cuda")
 def cuda_arch(facts):
     cuda, reason = _cuda_facts(facts)
     if cuda is None:
@@ -172,7 +174,7 @@ def _old_driver_fix(facts, build, driver, minimum):
     return fix("Update the NVIDIA driver to %s or newer (%s)." % (minimum, serving_text(anything)))
 
 
-@check("cuda-driver", "The NVIDIA driver is new enough for the build's CUDA runtime", needs=("hardware",))
+@check("cuda-driver", "The NVIDIA driver is new enough for the build's CUDA runtime", needs=("hardware",), topic="cuda")
 def cuda_driver(facts):
     build = facts.derived.torch_build
     if build is None or build.flavour != "cuda" or not build.cuda_version:
@@ -199,7 +201,7 @@ def cuda_driver(facts):
     yield ok("driver %s runs CUDA %s" % (driver, build.cuda_version))
 
 
-@check("cudnn", "cuDNN loads, and it is the version torch was built with", needs=("torch",))
+@check("cudnn", "cuDNN loads, and it is the version torch was built with", needs=("torch",), topic="cuda")
 def cudnn(facts):
     cuda, reason = _cuda_facts(facts)
     if cuda is None:

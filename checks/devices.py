@@ -3,11 +3,12 @@ MPS on Apple Silicon, an x86_64 Python under Rosetta, and the device fastai will
 
 from packaging.version import InvalidVersion, Version
 
-from checks.commands import pip_install
-from checks.cuda import build_fix, parse_capability
-from checks.cuda_releases import choose_build, serving_text
 from doctor.findings import error, fix, info, ok, skipped, warning
 from doctor.registry import check
+
+from .commands import pip_install
+from .cuda import build_fix, parse_capability
+from .cuda_releases import choose_build, serving_text
 
 GET_STARTED = "https://pytorch.org/get-started/locally/"
 FREE_GPUS = "Kaggle and Google Colab give free GPU notebooks for the course."
@@ -43,7 +44,8 @@ def _why_not_imported(facts):
     return "import torch failed: see torch-import"
 
 
-@check("torch-build", "The torch build (cpu, cuda, rocm, xpu, mps) fits the hardware present", needs=("hardware",))
+@check("torch-build", "The torch build (cpu, cuda, rocm, xpu, mps) fits the hardware present", needs=("hardware",),
+       topic="devices")
 def torch_build(facts):
     build = facts.derived.torch_build
     if build is None:
@@ -146,7 +148,7 @@ def _apple_build(facts, described, torch, apple):
 
 
 @check("apple-rosetta", "On Apple Silicon, Python runs natively (arm64), not as x86_64 under Rosetta",
-       needs=("python",))
+       needs=("python",), topic="devices")
 def apple_rosetta(facts):
     apple = _apple(facts)
     if apple is None:
@@ -165,7 +167,8 @@ def apple_rosetta(facts):
     yield ok("native %s Python" % machine)
 
 
-@check("fastai-device", "The device fastai's default_device() picks is one torch can use", needs=("imports",))
+@check("fastai-device", "The device fastai's default_device() picks is one torch can use", needs=("imports",),
+       topic="devices")
 def fastai_device(facts):
     imports = facts.data("imports")
     device = imports.get("fastai_default_device")

@@ -36,7 +36,7 @@ def _gpu_count(facts):
 
 
 @check("dist-backends", "torch.distributed is built in, with the gloo and NCCL backends the machine needs",
-       needs=("torch",))
+       needs=("torch",), topic="dist", suites=("check", "dist"))
 def dist_backends(facts):
     if not (facts.data("torch") or {}).get("importable"):
         yield skipped("torch does not import (see torch-import)")
@@ -62,7 +62,8 @@ def dist_backends(facts):
     yield ok("torch.distributed backends built in: %s" % (", ".join(built) or "none"))
 
 
-@check("dist-multi-gpu", "On a machine with 2 or more GPUs, dl-doctor dist checks multi-GPU training")
+@check("dist-multi-gpu", "On a machine with 2 or more GPUs, dl-doctor dist checks multi-GPU training",
+       topic="dist", suites=("check", "dist"))
 def dist_multi_gpu(facts):
     if facts.outcome("dist") is not None:
         yield skipped("dl-doctor dist ran")
@@ -126,7 +127,8 @@ def _address_in_use(failure):
     return failure["step"] == "rendezvous" and ("address already in use" in text.lower() or "EADDRINUSE" in text)
 
 
-@check("dist-run", "The workers started on loopback, ran every step, and the run stopped at no step")
+@check("dist-run", "The workers started on loopback, ran every step, and the run stopped at no step",
+       topic="dist", suites=("check", "dist"))
 def dist_run(facts):
     outcome = facts.outcome("dist")
     if outcome is None or outcome.status == "skipped":
@@ -159,7 +161,8 @@ def dist_run(facts):
         "The finding of the step names the cause; every worker was stopped and cleaned up (see dist-cleanup)."))
 
 
-@check("dist-cleanup", "No worker process and no bound port outlives the run", needs=("dist",))
+@check("dist-cleanup", "No worker process and no bound port outlives the run", needs=("dist",),
+       topic="dist", suites=("check", "dist"))
 def dist_cleanup(facts):
     data = _data(facts)
     cleanup = data.get("cleanup") or {}
@@ -195,7 +198,8 @@ def _step_state(facts, step):
     return None, skipped("not reached: the run stopped at %s (see dist-run)" % stopped)
 
 
-@check("dist-rendezvous", "Every worker joins the process group (init_process_group, env://)", needs=("dist",))
+@check("dist-rendezvous", "Every worker joins the process group (init_process_group, env://)", needs=("dist",),
+       topic="dist", suites=("check", "dist"))
 def dist_rendezvous(facts):
     results, finding = _step_state(facts, "rendezvous")
     if finding is not None:
@@ -207,7 +211,7 @@ def dist_rendezvous(facts):
                                                             _data(facts)["port"], backend, slowest))
 
 
-@check("dist-barrier", "A barrier across every worker returns", needs=("dist",))
+@check("dist-barrier", "A barrier across every worker returns", needs=("dist",), topic="dist", suites=("check", "dist"))
 def dist_barrier(facts):
     results, finding = _step_state(facts, "barrier")
     if finding is not None:
@@ -232,17 +236,20 @@ def _correctness(facts, step, what):
     yield ok("%s on %d ranks: %s" % (step, len(results), what))
 
 
-@check("dist-all-reduce", "all_reduce sums known values exactly on every rank", needs=("dist",))
+@check("dist-all-reduce", "all_reduce sums known values exactly on every rank", needs=("dist",),
+       topic="dist", suites=("check", "dist"))
 def dist_all_reduce(facts):
     yield from _correctness(facts, "all_reduce", "the sum of rank+1 is exact in float32 and int64")
 
 
-@check("dist-broadcast", "broadcast delivers rank 0's values to every rank", needs=("dist",))
+@check("dist-broadcast", "broadcast delivers rank 0's values to every rank", needs=("dist",),
+       topic="dist", suites=("check", "dist"))
 def dist_broadcast(facts):
     yield from _correctness(facts, "broadcast", "every rank received rank 0's 1024 values")
 
 
-@check("dist-all-gather", "all_gather collects every rank's values in rank order", needs=("dist",))
+@check("dist-all-gather", "all_gather collects every rank's values in rank order", needs=("dist",),
+       topic="dist", suites=("check", "dist"))
 def dist_all_gather(facts):
     yield from _correctness(facts, "all_gather", "every rank holds every rank's values in order")
 
@@ -275,7 +282,7 @@ def _pair_figures(facts, table):
 
 
 @check("dist-bandwidth", "all_reduce bus bandwidth (1 KiB to 64 MiB), against what the GPUs' links carry",
-       needs=("dist",))
+       needs=("dist",), topic="dist", suites=("check", "dist"))
 def dist_bandwidth(facts):
     results, finding = _step_state(facts, "bandwidth")
     if finding is not None:
@@ -307,7 +314,8 @@ def dist_bandwidth(facts):
     yield info(title, detail="\n".join(lines))
 
 
-@check("dist-fastai", "A fastai fit under distrib_ctx trains data-parallel and matches one process", needs=("dist",))
+@check("dist-fastai", "A fastai fit under distrib_ctx trains data-parallel and matches one process", needs=("dist",),
+       topic="dist", suites=("check", "dist"))
 def dist_fastai(facts):
     """Rank 0's last training loss against a single process fed the same batches; FASTAI_LOSS_TOLERANCE says
     why 1e-4 relative is the bar."""

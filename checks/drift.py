@@ -7,10 +7,11 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import InvalidVersion, Version
 
-from checks.commands import conflicts_text, install_fix, plan_install
 from doctor.findings import Finding, error, fix, info, ok, skipped, warning
 from doctor.lessons import LESSONS, Change, LessonCall
 from doctor.registry import check
+
+from .commands import conflicts_text, install_fix, plan_install
 
 _STATUS = {"error": error, "warning": warning, "info": info}
 
@@ -119,7 +120,7 @@ def _drift_finding(facts, call: LessonCall, record: Dict, names: List[str], depr
 
 
 @check("lesson-api-drift", "The lesson's own library calls (TrainingArguments, gr.inputs, DDGS) match the installed "
-                           "libraries: no renamed keyword or removed name")
+                           "libraries: no renamed keyword or removed name", topic="drift")
 def lesson_api_drift(facts):
     profile = LESSONS.get(facts.lesson)
     if profile is None or not profile.calls:
@@ -172,7 +173,8 @@ def _accelerate_requirement(facts) -> Tuple[Optional[Requirement], str]:
         return None, "transformers' dependency table has an unparsable accelerate entry: %r" % text
 
 
-@check("transformers-accelerate", "Lesson 4's Trainer has the accelerate that the installed transformers requires")
+@check("transformers-accelerate", "Lesson 4's Trainer has the accelerate that the installed transformers requires",
+       topic="drift")
 def transformers_accelerate(facts):
     profile = LESSONS.get(facts.lesson)
     if profile is None or "transformers" not in profile.packages():

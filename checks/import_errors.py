@@ -8,11 +8,12 @@ from typing import Optional, Tuple
 
 from packaging.utils import canonicalize_name
 
-from checks.commands import conflicts_text, install_fix, pip_install, plan_install
-from checks.packages import pairing_fix
-from checks.shadowing import shadowing
 from doctor.findings import Fix, fix
 from doctor.lessons import DISTRIBUTION_FOR_MODULE, statement_package
+
+from .commands import conflicts_text, install_fix, pip_install, plan_install
+from .packages import pairing_fix
+from .shadowing import shadowing
 
 # What to install when a distribution is missing, where the bare name is not enough for the lessons:
 # transformers' Trainer needs accelerate, which its "torch" extra brings (transformers' own ImportError says
@@ -108,7 +109,7 @@ def kaggle_credentials(facts, text: str) -> Optional[Explanation]:
     package works, the credentials are missing."""
     if "Could not find kaggle.json" not in text:
         return None
-    from checks.course_tools import kaggle_credentials_fix
+    from .course_tools import kaggle_credentials_fix
     return Explanation("kaggle is installed but finds no API token (~/.kaggle/kaggle.json or KAGGLE_USERNAME/"
                        "KAGGLE_KEY): it authenticates when imported (see kaggle-credentials)",
                        kaggle_credentials_fix(facts))

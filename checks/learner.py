@@ -10,11 +10,12 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from checks.commands import install_fix
 from doctor.facts import active_requirements
 from doctor.findings import error, fix, info, ok, skipped
 from doctor.registry import check
 from doctor.requirements import can_meet
+
+from .commands import install_fix
 
 NOT_GIVEN = "no exported learner given (dl-doctor learner PATH, or dl-doctor check --learner PATH)"
 # fastai/learner.py load_learner: an ImportError naming these is re-raised as "attempted to import from
@@ -155,7 +156,8 @@ def _pathlib_local_unloadable(facts, data) -> bool:
         _under(m, ("pathlib._local",)) for m, _ in _references(data))
 
 
-@check("learner-export", "The exported learner was read without unpickling it")
+@check("learner-export", "The exported learner was read without unpickling it",
+       topic="learner", suites=("check", "learner"))
 @reads_export
 def learner_export(facts, data):
     references = _references(data)
@@ -172,7 +174,8 @@ def learner_export(facts, data):
                 data.get("tensors") or 0, data.get("seconds") or 0.0))
 
 
-@check("learner-main-functions", "The export names no function or class from the training notebook (__main__)")
+@check("learner-main-functions", "The export names no function or class from the training notebook (__main__)",
+       topic="learner", suites=("check", "learner"))
 @reads_export
 def learner_main_functions(facts, data):
     names = [name for module, name in _references(data) if module == "__main__"]
@@ -193,7 +196,7 @@ def learner_main_functions(facts, data):
 
 
 @check("learner-fastai-generation", "The fastai that loads the export is of the generation that made it (2.8 "
-                                    "moved Transform to fasttransform)")
+                                    "moved Transform to fasttransform)", topic="learner", suites=("check", "learner"))
 @reads_export
 def learner_fastai_generation(facts, data):
     made, telling = export_generation(_references(data))
@@ -246,7 +249,7 @@ def learner_fastai_generation(facts, data):
 
 
 @check("learner-paths", "The export's paths instantiate here (PosixPath vs WindowsPath, Python 3.13's "
-                        "pathlib._local)")
+                        "pathlib._local)", topic="learner", suites=("check", "learner"))
 @reads_export
 def learner_paths(facts, data):
     name = _file(data)
@@ -312,7 +315,8 @@ def _requirement_closure(facts, data) -> Optional[set]:
     return seen
 
 
-@check("learner-unresolved-names", "Every module and name the export imports resolves here")
+@check("learner-unresolved-names", "Every module and name the export imports resolves here",
+       topic="learner", suites=("check", "learner"))
 @reads_export
 def learner_unresolved_names(facts, data):
     name = _file(data)

@@ -3,14 +3,15 @@ them; a failure is reported with its root cause, not just its traceback."""
 
 from packaging.utils import canonicalize_name
 
-from checks.commands import install_fix
-from checks.import_errors import (
-    explain_import_error, install_words, not_installed, probe_failure,
-)
-from checks.shadowing import installed_provider, shadowing
 from doctor.findings import error, fix, info, ok, skipped, warning
 from doctor.lessons import DISTRIBUTION_FOR_MODULE, LESSONS, statement_package
 from doctor.registry import check
+
+from .commands import install_fix
+from .import_errors import (
+    explain_import_error, install_words, not_installed, probe_failure,
+)
+from .shadowing import installed_provider, shadowing
 
 
 def _imports(facts):
@@ -96,7 +97,8 @@ def _metadata_judgement(facts):
     return None
 
 
-@check("lesson-imports", "The lesson's required imports work (from fastai.vision.all import * for lesson 1)")
+@check("lesson-imports", "The lesson's required imports work (from fastai.vision.all import * for lesson 1)",
+       topic="lesson")
 def lesson_imports(facts):
     judged = _metadata_judgement(facts)
     if judged is not None:
@@ -142,7 +144,7 @@ def _optional_missing(facts, statements):
     )
 
 
-@check("lesson-optional-imports", "The lesson's optional imports (image search, deployment, extras)")
+@check("lesson-optional-imports", "The lesson's optional imports (image search, deployment, extras)", topic="lesson")
 def lesson_optional_imports(facts):
     profile = LESSONS.get(facts.lesson)
     outcome, statements = _imports(facts)

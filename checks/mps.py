@@ -18,7 +18,7 @@ def fallback_value(facts):
 
 
 @check("mps-fallback-variable", "PYTORCH_ENABLE_MPS_FALLBACK, when set, is an integer torch can read",
-       needs=("python",))
+       needs=("python",), topic="mps")
 def mps_fallback_variable(facts):
     value = fallback_value(facts)
     build = facts.derived.torch_build
@@ -48,7 +48,7 @@ def mps_fallback_variable(facts):
 
 
 @check("mps-fallback", "On MPS, the lesson ops MPS lacks are covered by PYTORCH_ENABLE_MPS_FALLBACK",
-       needs=("ops",))
+       needs=("ops",), topic="mps")
 def mps_fallback(facts):
     data = facts.data("ops")
     if data.get("device") != "mps":
@@ -115,7 +115,7 @@ def _missing_ops_finding(facts, missing, value):
 
 
 @check("mps-fallback-late", "PYTORCH_ENABLE_MPS_FALLBACK was not changed after torch was imported in this process",
-       needs=("process",))
+       needs=("process",), topic="mps")
 def mps_fallback_late(facts):
     process = facts.data("process")
     if not process.get("torch_imported"):

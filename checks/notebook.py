@@ -3,9 +3,10 @@ DataLoader workers start here, and which front end shows the notebook (knowledge
 
 import os
 
-from checks.commands import pip_install, quote, target_python
 from doctor.findings import fix, info, ok, skipped, warning
 from doctor.registry import check
+
+from .commands import pip_install, quote, target_python
 
 
 def _same(prefix, other):
@@ -91,7 +92,7 @@ def _kernel_fix(facts, pip_problem, missing):
 
 
 @check("kernel-interpreter", "pip on PATH installs into this interpreter's environment and a notebook can run it",
-       needs=("notebook", "python"))
+       needs=("notebook", "python"), topic="notebook", suites=("check", "widgets"))
 def kernel_interpreter(facts):
     notebook = facts.data("notebook")
     ways = _ways_in(facts, notebook)
@@ -108,7 +109,8 @@ def kernel_interpreter(facts):
     yield ok("pip and Jupyter reach %s (%s)" % (notebook["prefix"], ", ".join(ways)), detail=detail)
 
 
-@check("dataloader-workers", "DataLoader workers can use functions defined in the notebook", needs=("python",))
+@check("dataloader-workers", "DataLoader workers can use functions defined in the notebook", needs=("python",),
+       topic="notebook", suites=("check", "widgets"))
 def dataloader_workers(facts):
     method = (facts.data("python") or {}).get("multiprocessing_start_method")
     if method is None:
@@ -127,7 +129,7 @@ def dataloader_workers(facts):
 
 
 @check("notebook-frontend", "Which front end shows the notebooks (VS Code, Colab and Kaggle render widgets "
-       "themselves)", needs=("notebook",))
+       "themselves)", needs=("notebook",), topic="notebook", suites=("check", "widgets"))
 def notebook_frontend(facts):
     notebook = facts.data("notebook")
     markers = list(notebook.get("front_end_markers") or [])

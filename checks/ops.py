@@ -14,7 +14,7 @@ def _listing(records):
                      for r in records)
 
 
-@check("device-ops", "The lesson's ops run on the lesson device and match the CPU", needs=("ops",))
+@check("device-ops", "The lesson's ops run on the lesson device and match the CPU", needs=("ops",), topic="ops")
 def device_ops(facts):
     data = facts.data("ops")
     device = data.get("device")

@@ -4,10 +4,11 @@ and the version pairings that break the lesson import: torch/torchvision, NumPy,
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from checks.commands import conflicts_text, install_fix, plan_install, pytorch_index_for_local_tag
 from doctor.facts import parse_version, unparsable_requirements
 from doctor.findings import error, fix, info, ok, skipped, warning
 from doctor.registry import check
+
+from .commands import conflicts_text, install_fix, plan_install, pytorch_index_for_local_tag
 
 COURSE_PACKAGES = (
     "torch", "torchvision", "fastai", "fastcore", "numpy", "pillow",
@@ -24,7 +25,8 @@ def _version_of(facts, name):
     return dist.version if dist else None
 
 
-@check("package-versions", "Versions of the course packages, from installed metadata", needs=("packages",))
+@check("package-versions", "Versions of the course packages, from installed metadata", needs=("packages",),
+       topic="packages")
 def package_versions(facts):
     versions = [(name, _version_of(facts, name)) for name in COURSE_PACKAGES]
     installed = ["%s %s" % (name, version) for name, version in versions if version]
@@ -125,7 +127,7 @@ def _count(problems, where):
 
 
 @check("package-requirements", "Requirement conflicts among installed distributions (what pip check finds)",
-       needs=("packages",))
+       needs=("packages",), topic="packages")
 def package_requirements(facts):
     problems = requirement_problems(facts)
     broken = (facts.data("packages") or {}).get("broken") or []
@@ -196,7 +198,7 @@ def pairing_fix(facts, text):
 
 
 @check("torchvision-pairing", "torchvision was built for the installed torch (version and local tag)",
-       needs=("packages",))
+       needs=("packages",), topic="packages")
 def torchvision_pairing(facts):
     build = facts.derived.torch_build
     vision = facts.derived.torchvision_version
@@ -240,7 +242,7 @@ def torchvision_pairing(facts):
 FIRST_TORCH_FOR_NUMPY_2 = Version("2.3")
 
 
-@check("numpy-abi", "NumPy 2 only with a torch built for it (torch >= 2.3)", needs=("packages",))
+@check("numpy-abi", "NumPy 2 only with a torch built for it (torch >= 2.3)", needs=("packages",), topic="packages")
 def numpy_abi(facts):
     numpy = facts.distribution("numpy")
     build = facts.derived.torch_build
@@ -278,7 +280,7 @@ PILLOW_WITHOUT_ANTIALIAS = Version("10")
 
 
 @check("pillow-api", "No installed course code uses Pillow API that the installed Pillow removed",
-       needs=("packages",))
+       needs=("packages",), topic="packages")
 def pillow_api(facts):
     pillow = facts.distribution("pillow")
     if pillow is None or pillow.parsed_version is None:

@@ -4,9 +4,10 @@ kind of environment it lives in."""
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import Version
 
-from checks.commands import target_python
 from doctor.findings import error, fix, info, ok, warning
 from doctor.registry import check
+
+from .commands import target_python
 
 # fastai 2.8.12's metadata declares Requires-Python >=3.10 (knowledge.md #19, verified from its wheel);
 # it is the course's floor even before fastai is installed.
@@ -20,7 +21,7 @@ def _version(python: dict) -> Version:
 
 
 @check("python-version", "Python's version against the course's floor and what installed packages declare",
-       needs=("python",))
+       needs=("python",), topic="python")
 def python_version(facts):
     python = facts.data("python")
     version = _version(python)
@@ -50,7 +51,7 @@ def python_version(facts):
         yield ok("Python %s" % version, detail=where)
 
 
-@check("python-bitness", "A 64-bit interpreter (torch publishes no 32-bit wheels)", needs=("python",))
+@check("python-bitness", "A 64-bit interpreter (torch publishes no 32-bit wheels)", needs=("python",), topic="python")
 def python_bitness(facts):
     python = facts.data("python")
     bits = python.get("pointer_bits")
@@ -68,7 +69,7 @@ def python_bitness(facts):
 
 
 @check("python-environment", "Which environment the interpreter belongs to (venv, conda, system)",
-       needs=("python",))
+       needs=("python",), topic="python")
 def python_environment(facts):
     python = facts.data("python")
     detail = "interpreter: %s\nprefix: %s" % (target_python(facts), python["prefix"])

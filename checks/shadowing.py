@@ -5,10 +5,11 @@ import os
 
 from packaging.utils import canonicalize_name
 
-from checks.commands import quote
 from doctor.findings import error, fix, ok
 from doctor.lessons import DISTRIBUTION_FOR_MODULE
 from doctor.registry import check
+
+from .commands import quote
 
 
 def _inside(path, folders):
@@ -62,7 +63,7 @@ def installed_provider(facts, module):
 
 
 @check("shadowed-modules", "No local file or folder hides torch, fastai, numpy and the other course packages",
-       needs=("python",))
+       needs=("python",), topic="shadowing")
 def shadowed_modules(facts):
     found = shadowing(facts)
     if not found:

@@ -1,9 +1,10 @@
 """torch itself: whether ``import torch`` works in the target interpreter, and if not, why."""
 
-from checks.commands import pip_install
-from checks.import_errors import explain_import_error, probe_failure
 from doctor.findings import error, fix, ok, skipped
 from doctor.registry import check
+
+from .commands import pip_install
+from .import_errors import explain_import_error, probe_failure
 
 GET_STARTED = "https://pytorch.org/get-started/locally/"
 
@@ -16,7 +17,8 @@ def _not_installed(facts):
                  links=(GET_STARTED,))
 
 
-@check("torch-import", "import torch works in the target interpreter")
+# dl-doctor dist runs it too: it says why nothing ran when torch itself does not import.
+@check("torch-import", "import torch works in the target interpreter", topic="torch_build", suites=("check", "dist"))
 def torch_import(facts):
     outcome = facts.outcome("torch")
     if outcome is None or outcome.status == "skipped":

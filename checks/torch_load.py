@@ -3,9 +3,10 @@ torch >= 2.6's ``weights_only=True`` default against a fastai that predates it. 
 
 from packaging.version import Version
 
-from checks.commands import install_fix
 from doctor.findings import error, fix, ok, skipped, warning
 from doctor.registry import check
+
+from .commands import install_fix
 
 FORCE_ON = "TORCH_FORCE_WEIGHTS_ONLY_LOAD"
 FORCE_OFF = "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD"
@@ -34,7 +35,7 @@ def _unset_commands(facts, name):
 
 
 @check("torch-weights-only-variable", "TORCH_FORCE_WEIGHTS_ONLY_LOAD is not set (fastai's load_learner fails "
-                                      "under it)", needs=("python",))
+                                      "under it)", needs=("python",), topic="torch_load", suites=("check", "learner"))
 def torch_weights_only_variable(facts):
     variables = facts.data("python").get("environment_variables") or {}
     on, off = variables.get(FORCE_ON), variables.get(FORCE_OFF)
@@ -58,7 +59,7 @@ def torch_weights_only_variable(facts):
 
 
 @check("fastai-weights-only", "fastai passes weights_only=False where torch >= 2.6's default would refuse its files",
-       needs=("packages",))
+       needs=("packages",), topic="torch_load", suites=("check", "learner"))
 def fastai_weights_only(facts):
     fastai, build = facts.distribution("fastai"), facts.derived.torch_build
     if fastai is None or build is None or fastai.parsed_version is None or build.parsed_version is None:

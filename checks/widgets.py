@@ -3,9 +3,10 @@ shows "Error displaying widget", "Loading widget..." or plain `HBox(...)` text (
 
 from packaging.version import Version
 
-from checks.commands import install_fix
 from doctor.findings import error, fix, info, ok, skipped, warning
 from doctor.registry import check
+
+from .commands import install_fix
 
 # ipywidgets major -> (jupyterlab_widgets major, widgetsnbextension major, jupyterlab-manager labextension
 # major), from the wheels' metadata (knowledge.md #26).
@@ -26,7 +27,7 @@ def _major(facts, name):
 
 
 @check("widgets-versions", "ipywidgets, jupyterlab_widgets and widgetsnbextension are of matching majors",
-       needs=("packages",))
+       needs=("packages",), topic="widgets", suites=("check", "widgets"))
 def widgets_versions(facts):
     widgets = facts.distribution("ipywidgets")
     if widgets is None or widgets.parsed_version is None:
@@ -53,7 +54,7 @@ def widgets_versions(facts):
 
 
 @check("widgets-frontend", "The widget front-end extension the notebook page needs is installed",
-       needs=("packages", "notebook"))
+       needs=("packages", "notebook"), topic="widgets", suites=("check", "widgets"))
 def widgets_frontend(facts):
     widgets = facts.distribution("ipywidgets")
     if widgets is None or widgets.parsed_version is None:
@@ -95,7 +96,8 @@ def widgets_frontend(facts):
     yield ok("widget front end %s" % "; ".join(versions))
 
 
-@check("widgets-fileupload", "Notebooks written for ipywidgets 7 read FileUpload the old way", needs=("packages",))
+@check("widgets-fileupload", "Notebooks written for ipywidgets 7 read FileUpload the old way", needs=("packages",),
+       topic="widgets", suites=("check", "widgets"))
 def widgets_fileupload(facts):
     major = _major(facts, "ipywidgets")
     if major is None or major < 8:

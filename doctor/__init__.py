@@ -1,7 +1,7 @@
 """dl-doctor: finds what stops a deep-learning lesson before the lesson does, and names the fix.
 
 The engine lives here (probes, facts, registry, report, renderers, CLI); the knowledge lives in the
-top-level ``checks`` package.
+repository's top-level ``checks/`` folder, installed as ``doctor.checks``.
 """
 
 __version__ = "0.1.0"

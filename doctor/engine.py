@@ -22,15 +22,15 @@ def run_check(spec: CheckSpec, facts: Facts) -> List[Finding]:
     if missing:
         reasons = sorted({getattr(facts.outcome(name), "reason", None) or "not run" for name in missing})
         found = [skipped("needs the %s probe (%s)" % (", ".join(missing), "; ".join(reasons)))]
-        return [finding.stamped(spec.id, spec.category) for finding in found]
+        return [finding.stamped(spec.id, spec.topic) for finding in found]
     try:
         found = list(spec.function(facts))
         if not found:
             raise ValueError("the check returned no finding")
     except Exception as exc:
         crash = error("check %s crashed: %s: %s" % (spec.id, type(exc).__name__, exc), detail=traceback.format_exc())
-        return [replace(crash.stamped(spec.id, spec.category), crashed=True)]
-    return [finding.stamped(spec.id, spec.category) for finding in found]
+        return [replace(crash.stamped(spec.id, spec.topic), crashed=True)]
+    return [finding.stamped(spec.id, spec.topic) for finding in found]
 
 
 def run_checks(specs: Sequence[CheckSpec], facts: Facts) -> Tuple[List[Finding], Dict[str, float]]:

@@ -1,83 +1,77 @@
-"""The check registry: ``@check`` gives a function a stable id and a summary; ``registered_checks``
-loads dl-doctor's own ``checks`` package and returns every check.
+"""The check registry: ``@check`` declares a check (a stable id, a one-line summary, its topic, the probes it
+needs and the suites that run it); ``registered_checks`` imports ``doctor.checks`` and returns them.
 
-The package is loaded by location, not by name: in a notebook the working directory comes first on
-``sys.path``, and a learner's ``checks.py`` there must neither replace nor be run instead of ours.
+The checks live in the repository's top-level ``checks/`` folder but install as ``doctor.checks``, so a
+learner's own ``checks.py`` in the working directory (first on ``sys.path`` in a notebook) is never imported
+in their place.
 """
 
-import importlib.util
+import importlib
 import re
-import sys
 from dataclasses import dataclass
-from importlib.machinery import PathFinder
-from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
 from doctor.facts import Facts
 from doctor.findings import Finding
 
 CheckFunction = Callable[[Facts], Iterable[Finding]]
 
+# Each command runs the checks of its suite, whatever their topic.
+SUITES = {
+    "check": "dl-doctor check and %doctor: the whole diagnosis",
+    "bench": "dl-doctor bench: the benchmark fine-tune's verdicts",
+    "dist": "dl-doctor dist: multi-process training's verdicts",
+    "learner": "dl-doctor learner: will an exported learner load here",
+    "widgets": "%doctor widgets: will widgets render in this front end",
+}
+
 _ID_PATTERN = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
-_CHECKS_DIRECTORY = Path(__file__).resolve().parent.parent / "checks"
+_TOPIC_PATTERN = re.compile(r"^[a-z0-9]+(_[a-z0-9]+)*$")
 _REGISTRY: Dict[str, "CheckSpec"] = {}
-_own_checks_loaded = False
 
 
 @dataclass(frozen=True)
 class CheckSpec:
     id: str
     summary: str
-    category: str
+    topic: str  # findings carry it as their category; reports group by it
     needs: Tuple[str, ...]
+    suites: Tuple[str, ...]
     function: CheckFunction
 
+    @property
+    def topic_label(self) -> str:
+        """The topic as reports print it: ``torch_build`` is "torch build"."""
+        return self.topic.replace("_", " ")
 
-def check(id: str, summary: str, needs: Tuple[str, ...] = ()) -> Callable[[CheckFunction], CheckFunction]:
-    """Register a check. ``needs`` names the probes without whose answer it cannot judge (``--quick``
-    skips some probes; a check that needs one of them is reported as skipped)."""
+
+def check(id: str, summary: str, *, topic: str, needs: Tuple[str, ...] = (),
+          suites: Tuple[str, ...] = ("check",)) -> Callable[[CheckFunction], CheckFunction]:
+    """Register a check under ``topic`` (snake_case; reports group findings by it). ``needs`` names the probes
+    without whose answer it cannot judge (``--quick`` skips some probes; a check that needs one of them is
+    reported as skipped). ``suites`` names the commands that run it (see ``SUITES``)."""
     if not _ID_PATTERN.match(id):
         raise ValueError("check id %r is not kebab-case" % id)
+    if not _TOPIC_PATTERN.match(topic):
+        raise ValueError("check %s: topic %r is not snake_case" % (id, topic))
+    unknown = [suite for suite in suites if suite not in SUITES]
+    if unknown or not suites:
+        raise ValueError("check %s: suites %r, not some of %s" % (id, tuple(suites), ", ".join(SUITES)))
 
     def register(function: CheckFunction) -> CheckFunction:
-        category = function.__module__.rsplit(".", 1)[-1]
         existing = _REGISTRY.get(id)
         if existing is not None and existing.function.__qualname__ != function.__qualname__:
             raise ValueError("check id %r is registered twice" % id)
-        _REGISTRY[id] = CheckSpec(id, summary, category, tuple(needs), function)
+        _REGISTRY[id] = CheckSpec(id, summary, topic, tuple(needs), tuple(suites), function)
         return function
 
     return register
 
 
-def _load_own_checks_package() -> None:
-    global _own_checks_loaded
-    if _own_checks_loaded:
-        return
-    spec = PathFinder.find_spec("checks", [str(_CHECKS_DIRECTORY.parent)])
-    if spec is None or spec.origin is None:
-        raise ImportError("dl-doctor's checks package is missing from %s" % _CHECKS_DIRECTORY.parent)
-    loaded = sys.modules.get("checks")
-    if loaded is not None and getattr(loaded, "__file__", None) == spec.origin:
-        _own_checks_loaded = True
-        return
-    displaced = {name: module for name, module in sys.modules.items() if name == "checks" or name.startswith("checks.")}
-    for name in displaced:
-        del sys.modules[name]
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["checks"] = module
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        if displaced:
-            # Give the user's own "checks" back; ours stays reachable through the registry.
-            for name in [name for name in sys.modules if name == "checks" or name.startswith("checks.")]:
-                del sys.modules[name]
-            sys.modules.update(displaced)
-    _own_checks_loaded = True
-
-
-def registered_checks() -> List[CheckSpec]:
-    """Every check, sorted by category then id."""
-    _load_own_checks_package()
-    return sorted(_REGISTRY.values(), key=lambda spec: (spec.category, spec.id))
+def registered_checks(suite: Optional[str] = None) -> List[CheckSpec]:
+    """Every check, or those ``suite`` runs, sorted by topic then id."""
+    if suite is not None and suite not in SUITES:
+        raise ValueError("no suite %r; suites: %s" % (suite, ", ".join(SUITES)))
+    importlib.import_module("doctor.checks")
+    return sorted((spec for spec in _REGISTRY.values() if suite is None or suite in spec.suites),
+                  key=lambda spec: (spec.topic, spec.id))

@@ -5,7 +5,7 @@ import pytest
 
 from checkrun import (APPLE_ARM64, CPU_TORCH, NO_CUDA_TORCH, NO_NVIDIA, build, commands, environment,
                       failed_torch_import, import_error, one)
-from checks.cuda import CUBIN, PTX, arch_serves, parse_capability
+from doctor.checks.cuda import CUBIN, PTX, arch_serves, parse_capability
 from factories import failed_outcome
 
 # --- arch_serves: CUDA binary and PTX compatibility ----------------------------------------------

@@ -4,7 +4,7 @@
 import pytest
 
 from checkrun import build, commands, import_error, one, words
-from checks.import_errors import explain_import_error
+from doctor.checks.import_errors import explain_import_error
 from factories import SITE, failed_outcome
 
 PIP = "/opt/course/bin/python -m pip install "

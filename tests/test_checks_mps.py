@@ -4,7 +4,7 @@
 import pytest
 
 from checkrun import APPLE_ARM64, CPU_TORCH, NO_NVIDIA, build, commands, environment, one
-from checks.mps import fallback_value_valid
+from doctor.checks.mps import fallback_value_valid
 from factories import failed_outcome
 
 VARIABLE = "PYTORCH_ENABLE_MPS_FALLBACK"

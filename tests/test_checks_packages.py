@@ -3,7 +3,7 @@
 import pytest
 
 from checkrun import build, commands, one, words
-from checks.packages import expected_torchvision_minor
+from doctor.checks.packages import expected_torchvision_minor
 from factories import failed_outcome
 from packaging.version import Version
 

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from checkrun import build, commands, import_error, one, words
-from checks.import_errors import explain_import_error
+from doctor.checks.import_errors import explain_import_error
 from doctor.collect import probe_arguments
 from doctor.lessons import course_distributions
 from doctor.probes import builtin_probes

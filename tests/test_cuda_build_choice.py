@@ -6,7 +6,7 @@ PYTORCH_RELEASES_CODE_CC unless a case gives the installed torch's."""
 import pytest
 
 from checkrun import CPU_TORCH, build, commands, one, words
-from checks.cuda_releases import FALLBACK_RELEASES
+from doctor.checks.cuda_releases import FALLBACK_RELEASES
 
 INDEX = "--index-url https://download.pytorch.org/whl/"
 CU126_ARCHES = ["sm_50", "sm_60", "sm_70", "sm_75", "sm_80", "sm_86", "sm_90"]

@@ -15,7 +15,7 @@ from factories import failed_outcome, make_facts, ok_outcome
 
 
 def _spec(function, needs=(), id="engine-test", category="testing"):
-    return CheckSpec(id, "a check written for the engine tests", category, tuple(needs), function)
+    return CheckSpec(id, "a check written for the engine tests", category, tuple(needs), ("check",), function)
 
 
 def _divide_by_zero(facts):
@@ -141,7 +141,7 @@ def test_every_finding_of_every_check_is_stamped():
     assert set(timings) == set(SPECS)
     assert {finding.id for finding in findings} == set(SPECS)
     for finding in findings:
-        assert finding.category == SPECS[finding.id].category
+        assert finding.category == SPECS[finding.id].topic
 
 
 def test_a_custom_checks_findings_are_all_stamped():

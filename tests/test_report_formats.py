@@ -70,7 +70,7 @@ def ops_run(tmp_path_factory):
 def bench_report():
     """A bench-kind report from a recorded healthy benchmark run (tests/test_checks_bench.py)."""
     facts = make_facts(outcomes={"bench": ok_outcome("bench", copy.deepcopy(DONE))})
-    checks = [spec for spec in registered_checks() if spec.category == "bench"]
+    checks = registered_checks("bench")
     report = diagnose(Target(python=sys.executable, cwd=os.getcwd()), 1, facts=facts, checks=checks)
     return Report(findings=report.findings, facts=report.facts, timings=report.timings, kind=BENCH)
 

@@ -57,7 +57,7 @@ def run_bench_command(arguments: argparse.Namespace, stdout: TextIO) -> int:
         raise UsageError("--data %s: only %d readable images in %d class(es) (%d unreadable)" % (
             arguments.data, found["images"], len(found["classes"]), len(found["bad_files"])))
     report = replace(diagnose(target, DEFAULT_LESSON, facts=facts, started=started,
-                              checks=[spec for spec in registered_checks() if spec.category == "bench"]), kind=BENCH)
+                              checks=registered_checks("bench")), kind=BENCH)
     style = Style.for_stream(stdout) if arguments.output is None else Style(unicode=True, color=False)
     text = render_report(report, arguments, style, verbose=True)
     publish(text, arguments, stdout, summary_line(report), "benchmark report",

@@ -12,6 +12,7 @@ from doctor.commands.inputs import load_facts_file, target_of
 
 def run_check(arguments: argparse.Namespace, stdout: TextIO) -> int:
     from doctor.commands.output import publish, render_report, report_step_summary
+    from doctor.registry import registered_checks
     from doctor.render.text import Style, summary_line
     from doctor.report import diagnose
 
@@ -48,7 +49,7 @@ def run_check(arguments: argparse.Namespace, stdout: TextIO) -> int:
 
         facts = collect_with_learner(target, arguments.lesson, arguments.quick, learner, facts)
     report = diagnose(target, lesson=facts.lesson if facts else arguments.lesson, quick=arguments.quick, facts=facts,
-                      started=started)
+                      checks=registered_checks("check"), started=started)
     style = Style.for_stream(stdout) if arguments.output is None else Style(unicode=True, color=False)
     text = render_report(report, arguments, style, verbose=arguments.verbose)
     publish(text, arguments, stdout, summary_line(report), "report", lambda: report_step_summary(report, arguments))

@@ -34,9 +34,8 @@ def run_dist_command(arguments: argparse.Namespace, stdout: TextIO) -> int:
         facts = collect_dist_facts(target, DEFAULT_LESSON, request)
     except DistInputError as exc:
         raise UsageError(str(exc)) from None
-    # torch-import says why nothing ran when torch itself does not import.
-    checks = [spec for spec in registered_checks() if spec.category == "dist" or spec.id == "torch-import"]
-    report = replace(diagnose(target, DEFAULT_LESSON, facts=facts, started=started, checks=checks), kind=DIST)
+    report = replace(diagnose(target, DEFAULT_LESSON, facts=facts, started=started, checks=registered_checks("dist")),
+                     kind=DIST)
     style = Style.for_stream(stdout) if arguments.output is None else Style(unicode=True, color=False)
     text = render_report(report, arguments, style, verbose=arguments.verbose)
     table = render_bandwidth_table(facts) if arguments.format == "text" else ""

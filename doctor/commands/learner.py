@@ -1,8 +1,8 @@
 """`dl-doctor learner PATH`: will this exported learner load here (or under a requirements.txt's pins)?
 
 The export is read in this process without unpickling it (doctor.learner_export); the names it references are
-looked up in the target interpreter by the ``learner-names`` probe; the ``learner`` and ``torch_load`` checks
-judge. ``check --learner`` and ``%doctor --learner`` add the same facts to a full check.
+looked up in the target interpreter by the ``learner-names`` probe; the checks of the ``learner`` suite judge.
+``check --learner`` and ``%doctor --learner`` add the same facts to a full check.
 """
 
 import argparse
@@ -18,7 +18,6 @@ from doctor.collect import Target
 from doctor.commands import UsageError
 from doctor.commands.inputs import target_of
 
-LEARNER_CATEGORIES = ("learner", "torch_load")
 LEARNER_FACT = "learner"
 NAMES_PROBE = "learner-names"
 
@@ -154,15 +153,10 @@ def collect_with_learner(target: Target, lesson: int, quick: bool, data: Mapping
     return assemble_facts(facts.python, facts.cwd, facts.quick, facts.lesson, outcomes)
 
 
-def learner_checks():
-    from doctor.registry import registered_checks
-
-    return [spec for spec in registered_checks() if spec.category in LEARNER_CATEGORIES]
-
-
 def run_learner(arguments: argparse.Namespace, stdout: TextIO) -> int:
     from doctor.commands.output import publish, render_report, report_step_summary
     from doctor.lessons import DEFAULT_LESSON
+    from doctor.registry import registered_checks
     from doctor.render.text import Style, summary_line
     from doctor.report import diagnose
 
@@ -170,7 +164,7 @@ def run_learner(arguments: argparse.Namespace, stdout: TextIO) -> int:
     data = read_learner_input(arguments.path, arguments.requirements)
     target = target_of(arguments.python)
     facts = collect_learner_facts(target, data, DEFAULT_LESSON)
-    report = diagnose(target, DEFAULT_LESSON, facts=facts, checks=learner_checks(), started=started)
+    report = diagnose(target, DEFAULT_LESSON, facts=facts, checks=registered_checks("learner"), started=started)
     style = Style.for_stream(stdout) if arguments.output is None else Style(unicode=True, color=False)
     text = render_report(report, arguments, style, verbose=arguments.verbose)
     publish(text, arguments, stdout, summary_line(report), "report", lambda: report_step_summary(report, arguments))

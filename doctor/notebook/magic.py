@@ -114,7 +114,7 @@ def _widgets(target, timeout_s: float):
     from doctor.registry import registered_checks
 
     facts = collect_facts(target, DEFAULT_LESSON, quick=True)
-    specs = [spec for spec in registered_checks() if spec.category in ("widgets", "notebook")]
+    specs = registered_checks("widgets")
     findings, _ = run_checks(specs, facts)
     show_widget_probe(timeout_s, findings)
     return None
