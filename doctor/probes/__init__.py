@@ -27,9 +27,11 @@ def _program(*modules: str) -> str:
 
 
 def program_from_source(body: str) -> str:
-    """Wrap a ``collect(arguments)`` body in the prelude, as the built-in probes are wrapped."""
-    prelude = resources.files("doctor.probes.programs").joinpath("prelude.py").read_text(encoding="utf-8")
-    return prelude + "\n" + body + "\n_doctor_run(collect)\n"
+    """Wrap a ``collect(arguments)`` body in the prelude and the shared helpers, as the built-in probes are
+    wrapped."""
+    folder = resources.files("doctor.probes.programs")
+    helpers = "\n".join(folder.joinpath(m + ".py").read_text(encoding="utf-8") for m in ("prelude", "shared"))
+    return helpers + "\n" + body + "\n_doctor_run(collect)\n"
 
 
 def _bundle(members: Dict[str, str]) -> str:

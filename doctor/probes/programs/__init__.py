@@ -2,5 +2,6 @@
 
 They are read as text, never imported by the engine: the target environment may not have dl-doctor
 installed, and may be a much older Python. Each program defines ``collect(arguments) -> dict``; the
-runner prepends ``prelude.py``, which calls it and writes the JSON answer. Probes gather, never judge.
+engine prepends ``prelude.py`` (which calls it and writes the JSON answer) and ``shared.py`` (helpers
+several programs need, written once). Probes gather, never judge.
 """

@@ -2,7 +2,6 @@
 # libraries are imported once): looks up each call a lesson's notebooks make and reads which keywords its
 # signature accepts. Nothing is called, nothing is trained, nothing touches the network. No judgement here.
 import importlib
-import importlib.util
 import inspect
 
 
@@ -87,11 +86,7 @@ def _drift_check_call(call):
     record = {"code": call["code"], "module": call["module"], "target": call["target"], "installed": False,
               "version": None, "import_error": None, "missing": None, "lookup_error": None,
               "keywords": {}, "how": None, "signature_error": None}
-    try:
-        installed = importlib.util.find_spec(top) is not None
-    except Exception:
-        installed = False
-    if not installed:
+    if not _doctor_module_found(top):
         return record
     record["installed"] = True
     try:

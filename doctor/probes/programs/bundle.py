@@ -12,6 +12,6 @@ def collect(arguments):
             exec(compile(source, "<probe %s>" % name, "exec"), namespace)
             answers[name] = {"data": namespace["collect"](arguments.get(name) or {}), "error": None}
         except Exception as exc:
-            answers[name] = {"data": None, "error": "%s: %s" % (type(exc).__name__, exc),
+            answers[name] = {"data": None, "error": _doctor_error_text(exc),
                              "traceback": _doctor_error(exc)["traceback"]}
     return answers

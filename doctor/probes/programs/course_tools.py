@@ -4,7 +4,6 @@
 # (transformers/dependency_versions_table.py, parsed as data). No judgement here.
 import ast
 import errno
-import importlib.util
 import io
 import os
 import shutil
@@ -31,7 +30,7 @@ def _course_kaggle():
     except OSError as exc:
         if exc.errno in (errno.ENOENT, errno.ENOTDIR):
             return record
-        record["stat_error"] = "%s: %s" % (type(exc).__name__, exc)
+        record["stat_error"] = _doctor_error_text(exc)
         return record
     record["exists"] = True
     record["is_file"] = stat.S_ISREG(status.st_mode)
@@ -41,10 +40,8 @@ def _course_kaggle():
 
 def _course_table(package, wanted):
     record = {"package": package, "path": None, "found": False, "entries": {}, "error": None}
-    try:
-        spec = importlib.util.find_spec(package)
-    except Exception as exc:
-        record["error"] = "%s: %s" % (type(exc).__name__, exc)
+    spec, record["error"] = _doctor_find_spec(package)
+    if record["error"]:
         return record
     locations = list(spec.submodule_search_locations or []) if spec is not None else []
     if not locations:
@@ -64,7 +61,7 @@ def _course_table(package, wanted):
             return record
         record["entries"] = dict((name, table[name]) for name in wanted if isinstance(table.get(name), str))
     except Exception as exc:
-        record["error"] = "%s: %s" % (type(exc).__name__, exc)
+        record["error"] = _doctor_error_text(exc)
     return record
 
 

@@ -59,11 +59,11 @@ def _nvidia():
     try:
         return _nvml()
     except Exception as exc:
-        errors.append("nvml: %s: %s" % (type(exc).__name__, exc))
+        errors.append("nvml: " + _doctor_error_text(exc))
     try:
         return _nvidia_smi()
     except Exception as exc:
-        errors.append("nvidia-smi: %s: %s" % (type(exc).__name__, exc))
+        errors.append("nvidia-smi: " + _doctor_error_text(exc))
     return {"source": None, "driver_version": None, "gpus": [], "error": "; ".join(errors)}
 
 
@@ -77,12 +77,9 @@ def _cpu_model():
         except OSError:
             pass
     if sys.platform == "darwin":
-        try:
-            return subprocess.check_output(
-                ["sysctl", "-n", "machdep.cpu.brand_string"], stderr=subprocess.DEVNULL, timeout=5
-            ).decode().strip()
-        except Exception:
-            pass
+        model = _doctor_command_output(["sysctl", "-n", "machdep.cpu.brand_string"], 5)
+        if model is not None:
+            return model
     return platform.processor() or None
 
 

@@ -11,10 +11,7 @@ def _fastai_default_device():
     core = sys.modules.get("fastai.torch_core")
     if core is None:
         return None, None
-    try:
-        return str(core.default_device()), None
-    except Exception as exc:
-        return None, "%s: %s" % (type(exc).__name__, exc)
+    return _doctor_attempt(lambda: str(core.default_device()))
 
 
 def _listed_paths(dist, root):

@@ -16,7 +16,7 @@ def _find_only(name):
 
 
 def _message(exc):
-    return ("%s: %s" % (type(exc).__name__, exc))[:500]
+    return _doctor_error_text(exc)[:500]
 
 
 def _lookup(module, dotted):

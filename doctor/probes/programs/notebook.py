@@ -7,7 +7,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 
 FRONT_END_MARKERS = (
@@ -26,14 +25,6 @@ SHELL_PROFILES = (".zshenv", ".zprofile", ".zshrc", ".bash_profile", ".bashrc", 
 JUPYTER_MODULES = ("jupyter_core", "ipykernel", "jupyterlab", "notebook")
 
 
-def _run(command):
-    try:
-        out = subprocess.check_output(command, stderr=subprocess.STDOUT, timeout=15, stdin=subprocess.DEVNULL)
-        return out.decode("utf-8", "replace").strip()
-    except Exception:
-        return None
-
-
 def _prefix_of_python(path):
     """The environment an interpreter belongs to, without starting it where the file tells."""
     if path is None:
@@ -48,7 +39,7 @@ def _prefix_of_python(path):
         return None
     if is_script:
         # A shim (pyenv, asdf): only running it tells which Python it picks.
-        return _run([path, "-c", "import sys; sys.stdout.write(sys.prefix)"])
+        return _doctor_command_output([path, "-c", "import sys; sys.stdout.write(sys.prefix)"], 15)
     return os.path.dirname(os.path.dirname(os.path.realpath(path)))
 
 
@@ -64,7 +55,7 @@ def _pip_on_path():
     interpreter = first[2:].strip().split()[0] if first.startswith("#!") and "python" in first else None
     if interpreter and os.path.isfile(interpreter):
         return {"path": path, "prefix": _prefix_of_python(interpreter), "site": None}
-    version = _run([path, "--version"]) or ""
+    version = _doctor_command_output([path, "--version"], 15) or ""
     found = re.search(r" from (.+?)[/\\]pip \(python", version)
     return {"path": path, "prefix": None, "site": found.group(1) if found else None}
 
@@ -241,14 +232,7 @@ def _jupyter_on_path():
 def _jupyter_modules():
     """Which of Jupyter's parts this interpreter can import (found, not imported): with ipykernel and a
     front end here, the front end's own kernel runs this interpreter."""
-    import importlib.util
-    found = {}
-    for name in JUPYTER_MODULES:
-        try:
-            found[name] = importlib.util.find_spec(name) is not None
-        except Exception:
-            found[name] = False
-    return found
+    return dict((name, _doctor_module_found(name)) for name in JUPYTER_MODULES)
 
 
 def collect(arguments):
@@ -276,8 +260,4 @@ def collect(arguments):
 
 
 def _colab():
-    import importlib.util
-    try:
-        return importlib.util.find_spec("google.colab") is not None
-    except Exception:
-        return False
+    return _doctor_module_found("google.colab")

@@ -63,12 +63,7 @@ def _sysctl(name):
 
 def _macos_version():
     # sw_vers, not platform.mac_ver(): Pythons built with an old SDK report 10.16 (knowledge.md #6).
-    import subprocess
-    try:
-        out = subprocess.check_output(["sw_vers", "-productVersion"], stderr=subprocess.DEVNULL, timeout=5)
-        return out.decode().strip()
-    except Exception:
-        return platform.mac_ver()[0] or None
+    return _doctor_command_output(["sw_vers", "-productVersion"], 5) or platform.mac_ver()[0] or None
 
 
 def _apple():
@@ -84,13 +79,9 @@ def _apple():
 
 
 def _module_origin(name):
-    import importlib.util
-    try:
-        spec = importlib.util.find_spec(name)
-    except Exception as exc:
-        return {"found": False, "origin": None, "locations": [], "error": "%s: %s" % (type(exc).__name__, exc)}
+    spec, error = _doctor_find_spec(name)
     if spec is None:
-        return {"found": False, "origin": None, "locations": [], "error": None}
+        return {"found": False, "origin": None, "locations": [], "error": error}
     locations = list(spec.submodule_search_locations or [])
     origin = spec.origin if spec.origin not in (None, "namespace") else None
     return {"found": True, "origin": origin, "locations": locations, "error": None}

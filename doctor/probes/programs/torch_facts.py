@@ -1,23 +1,16 @@
 # Part of probe "torch" (with op_catalog.py and ops.py): torch's build and the devices it can use.
 
 
-def _attempt(function):
-    try:
-        return function(), None
-    except Exception as exc:
-        return None, "%s: %s" % (type(exc).__name__, exc)
-
-
 def _cuda(torch):
     facts = {}
-    facts["available"], facts["available_error"] = _attempt(torch.cuda.is_available)
-    facts["device_count"], _ = _attempt(torch.cuda.device_count)
+    facts["available"], facts["available_error"] = _doctor_attempt(torch.cuda.is_available)
+    facts["device_count"], _ = _doctor_attempt(torch.cuda.device_count)
     # get_arch_list() reads the build's arch flags and answers without a GPU (torch/cuda/__init__.py).
-    facts["arch_list"], facts["arch_list_error"] = _attempt(torch.cuda.get_arch_list)
+    facts["arch_list"], facts["arch_list_error"] = _doctor_attempt(torch.cuda.get_arch_list)
     devices = []
     if facts["available"]:
         for index in range(facts["device_count"] or 0):
-            properties, error = _attempt(lambda index=index: torch.cuda.get_device_properties(index))
+            properties, error = _doctor_attempt(lambda index=index: torch.cuda.get_device_properties(index))
             if properties is None:
                 devices.append({"index": index, "error": error})
                 continue
@@ -29,11 +22,11 @@ def _cuda(torch):
             })
     facts["devices"] = devices
     cudnn = torch.backends.cudnn
-    facts["cudnn_available"], facts["cudnn_error"] = _attempt(cudnn.is_available)
+    facts["cudnn_available"], facts["cudnn_error"] = _doctor_attempt(cudnn.is_available)
     facts["cudnn_version"] = None
     if facts["cudnn_available"]:
         # Loads libcudnn: a wrong one on LD_LIBRARY_PATH fails here (torch/backends/cudnn/__init__.py version -> _init).
-        facts["cudnn_version"], facts["cudnn_error"] = _attempt(cudnn.version)
+        facts["cudnn_version"], facts["cudnn_error"] = _doctor_attempt(cudnn.version)
     return facts
 
 
@@ -41,8 +34,8 @@ def _mps(torch):
     backend = getattr(torch.backends, "mps", None)
     if backend is None:
         return {"built": False, "available": False, "error": None}
-    built, error = _attempt(backend.is_built)
-    available, available_error = _attempt(backend.is_available)
+    built, error = _doctor_attempt(backend.is_built)
+    available, available_error = _doctor_attempt(backend.is_available)
     return {"built": built, "available": available, "error": error or available_error}
 
 
@@ -50,8 +43,8 @@ def _xpu(torch):
     module = getattr(torch, "xpu", None)
     if module is None:
         return {"available": False, "device_count": 0}
-    available, error = _attempt(module.is_available)
-    count, _ = _attempt(module.device_count)
+    available, error = _doctor_attempt(module.is_available)
+    count, _ = _doctor_attempt(module.device_count)
     return {"available": available, "device_count": count, "error": error}
 
 
@@ -60,12 +53,12 @@ def _distributed(torch):
     module = getattr(torch, "distributed", None)
     if module is None:
         return {"available": False, "gloo": False, "nccl": False, "mpi": False, "error": None}
-    available, error = _attempt(module.is_available)
+    available, error = _doctor_attempt(module.is_available)
     facts = {"available": available, "error": error}
     for backend in ("gloo", "nccl", "mpi"):
         # The is_*_available functions exist only where torch.distributed is built in (torch/distributed/__init__.py).
         function = getattr(module, "is_%s_available" % backend, None) if available else None
-        facts[backend], _ = _attempt(function) if function is not None else (False, None)
+        facts[backend], _ = _doctor_attempt(function) if function is not None else (False, None)
     return facts
 
 
