@@ -177,7 +177,7 @@ def _catalog_entry(torch, op, device, mode):
         try:
             expected = _run_once(torch, call, inputs, op.backward, None)
         except Exception as exc:
-            record["reference_error"] = "%s: %s" % (type(exc).__name__, exc)
+            record["reference_error"] = _doctor_error_text(exc)
             return record
     dtype = None if op.keep_float64 else getattr(torch, op.dtype)
     got = _on_device(record, lambda: _run_once(torch, call, _to(torch, inputs, device, dtype), op.backward, mode))
@@ -271,7 +271,7 @@ def collect(arguments):
         try:
             entries = [(_opinfo_name(info), info) for info in _opinfo_entries(torch)]
         except Exception as exc:
-            header["catalog_error"] = "%s: %s" % (type(exc).__name__, exc)
+            header["catalog_error"] = _doctor_error_text(exc)
             _doctor_progress(header)
             return {"finished": True}
         run_entry = _opinfo_entry

@@ -164,7 +164,7 @@ def collect(arguments):
             version = (headers.get("version") or [None])[0]
             requires = _requires(dist, headers)
         except Exception as exc:
-            broken.append({"path": str(getattr(dist, "_path", "?")), "error": "%s: %s" % (type(exc).__name__, exc)})
+            broken.append({"path": str(getattr(dist, "_path", "?")), "error": _doctor_error_text(exc)})
             continue
         if not name or not version:
             broken.append({"path": str(getattr(dist, "_path", "?")), "error": "metadata has no Name or Version"})
