@@ -1,6 +1,6 @@
 """Facts: the typed, JSON-serialisable snapshot of one environment that every check reads.
 
-``Facts`` holds the raw outcome of each probe (see the probe programs for each answer's shape) and
+``Facts`` holds the raw outcome of each probe (doctor/answers declares each answer's shape) and
 the derived facts that several checks share, computed once here from those outcomes. Saved facts
 (``--facts FILE``) reload to the same object, so checks re-run on them give the same findings.
 """
@@ -14,6 +14,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from doctor.answers import complete_answer
 from doctor.outcome import ProbeOutcome
 
 FACTS_SCHEMA_VERSION = 1
@@ -159,8 +160,17 @@ class Facts:
         version = raw.get("facts_schema_version")
         if version != FACTS_SCHEMA_VERSION:
             raise ValueError("facts schema version %r is not %d" % (version, FACTS_SCHEMA_VERSION))
-        probes = {str(name): ProbeOutcome.from_dict(value) for name, value in dict(raw["probes"]).items()}
+        probes = {str(name): _saved_outcome(str(name), value) for name, value in dict(raw["probes"]).items()}
         return assemble_facts(str(raw["python"]), str(raw["cwd"]), bool(raw["quick"]), int(raw["lesson"]), probes)
+
+
+def _saved_outcome(name: str, raw: Mapping[str, Any]) -> ProbeOutcome:
+    """A saved outcome; its answer, written by this or an older dl-doctor, gets every key declared since (see
+    doctor.answers), so a check reading ``answer["key"]`` meets None or an empty value, never a KeyError."""
+    outcome = ProbeOutcome.from_dict(raw)
+    if not outcome.ok or not isinstance(outcome.data, dict):
+        return outcome
+    return replace(outcome, data=complete_answer(name, outcome.data))
 
 
 def assemble_facts(python: str, cwd: str, quick: bool, lesson: int, probes: Mapping[str, ProbeOutcome]) -> Facts:

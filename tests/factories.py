@@ -1,10 +1,23 @@
 """Fact fixtures: ``make_facts(**overrides)`` builds the Facts of a healthy course machine (Linux,
 Python 3.11, a CUDA build of torch 2.14.1 on one H100, fastai 2.8.12) and lets a test change only
-what it is about."""
+what it is about.
+
+Every answer built here is checked against its declaration in doctor/answers (``answer_errors``): a key the
+probe does not send, a typo or a wrong type fails the test at once instead of testing a shape no probe gives.
+``answer(probe, ...)`` and ``record(Declaration, ...)`` build whole answers and records from the declared
+defaults, so a test names only what it is about."""
 
 import copy
-from typing import Any, Dict, Mapping, Optional
+from functools import lru_cache
+from typing import Any, Dict, List, Mapping, Optional
 
+import jsonschema
+from jsonschema.exceptions import best_match
+
+from doctor.answers import ANSWERS
+from doctor.answers.json_schema import facts_schema, type_schema
+from doctor.answers.ops import DeadOp, MeasuredOp
+from doctor.answers.shapes import blank, complete
 from doctor.facts import Facts, assemble_facts
 from doctor.outcome import ProbeOutcome, skipped_outcome
 
@@ -88,14 +101,14 @@ def _default_data() -> Dict[str, Dict[str, Any]]:
         "ops": {
             "kind": "start", "device": "cuda", "requested": "auto", "simulated": False, "available": True,
             "torch": "2.14.1+cu130", "fallback_variable": None, "import_seconds": 1.5, "catalog": "lesson",
-            "catalog_error": None, "restarts": 0,
+            "catalog_error": None, "python": "3.11.7", "os": "Linux", "machine": "x86_64", "restarts": 0,
             "ops": [op_record("linalg.solve", (1, 2), "fastai aug_transforms warp (find_coeffs)"),
                     op_record("grid_sample", (1, 2, 8), "fastai affine and warp augmentations"),
                     op_record("conv2d", (1, 2, 8), "every convolutional layer of resnet"),
                     op_record("bernoulli_.int64", (4,), "fastai mask_tensor (dropout masks on integer tensors)")],
         },
         "process": {"pid": 4242, "torch_imported": False, "fallback_now": None, "initial_environment_known": True,
-                    "fallback_at_start": None},
+                    "fallback_at_start": None, "kernel": False, "no_site": False},
         "imports": {
             "statements": [
                 {"statement": "from fastai.vision.all import *", "required": True, "ok": True, "seconds": 4.0,
@@ -118,12 +131,54 @@ def deep_merge(base: Dict[str, Any], changes: Mapping[str, Any]) -> Dict[str, An
 
 
 def op_record(name, lessons, why, op_class="native", evidence="max abs error 1e-07", **extra):
-    """One op's record as doctor.ops leaves it in the facts."""
-    record = {"kind": "result", "op": name, "lessons": list(lessons), "why": why, "class": op_class,
-              "evidence": evidence, "exception": None, "fallback_warnings": [], "max_abs_error": 1e-7,
-              "within_tolerance": True, "mismatch": None, "reference_error": None, "seconds": 0.001}
-    record.update(extra)
-    return record
+    """One op's record as doctor.ops leaves it in the facts: measured, or (with ``status``) the op the child
+    crashed or hung in."""
+    common = {"op": name, "lessons": list(lessons), "why": why, "class": op_class, "evidence": evidence}
+    if "status" in extra:
+        return record(DeadOp, **common, **extra)
+    measured = {"dtype": "float32", "max_abs_error": 1e-7, "within_tolerance": True, "seconds": 0.001,
+                "tolerance": [1e-3, 1e-4]}
+    return record(MeasuredOp, **dict(measured, **common, **extra))
+
+
+@lru_cache(maxsize=None)
+def _validator(declared: Any) -> jsonschema.Draft202012Validator:
+    schema = dict(type_schema(declared), **{"$defs": facts_schema()["$defs"]})
+    return jsonschema.Draft202012Validator(schema)
+
+
+def shape_errors(declared: Any, value: Any) -> List[str]:
+    """How ``value`` differs from a declared answer or record: one line per problem, none when it fits."""
+    errors = list(_validator(declared).iter_errors(value))
+    if not errors:
+        return []
+    found = best_match(errors)
+    where = "/".join(str(part) for part in found.absolute_path) or "(top)"
+    return ["%s: %s" % (where, found.message)] + ["%s: %s" % ("/".join(map(str, e.absolute_path)), e.message)
+                                                  for e in errors if e is not found]
+
+
+def checked(declared: Any, value: Any, label: str) -> Any:
+    """``value`` with the keys it leaves out at their declared defaults (``blank``), once the rest fits the
+    declaration; else the test fails naming the first misfit (an undeclared key, a typo, a wrong type)."""
+    completed = complete(declared, value, blank)
+    problems = shape_errors(declared, completed)
+    if problems:
+        raise AssertionError("%s does not fit its declaration in doctor/answers: %s" % (label, "; ".join(problems)))
+    return completed
+
+
+def record(declared: Any, **values: Any) -> Dict[str, Any]:
+    """A record of a declared type (a TypedDict of doctor/answers): ``values``, the other keys at their defaults."""
+    return checked(declared, values, declared.__name__)
+
+
+def answer(probe: str, changes: Optional[Mapping[str, Any]] = None, **values: Any) -> Dict[str, Any]:
+    """A probe's whole answer: the healthy machine's (``make_facts``'s defaults) or the declared defaults, deep-merged
+    with ``changes`` and then ``values``; checked against the declaration."""
+    base = _default_data().get(probe)
+    data = deep_merge(base if base is not None else blank(ANSWERS[probe]), dict(changes or {}, **values))
+    return checked(ANSWERS[probe], data, "the %s answer" % probe)
 
 
 def ok_outcome(name: str, data: Dict[str, Any]) -> ProbeOutcome:
@@ -169,7 +224,8 @@ def make_facts(
             else:
                 records[name] = dict(records.get(name) or _record(name), **change)
         data["packages"]["distributions"] = list(records.values())
-    probes = {name: ok_outcome(name, answer) for name, answer in data.items()}
+    probes = {name: ok_outcome(name, checked(ANSWERS[name], given, "the %s answer" % name))
+              for name, given in data.items()}
     if quick:
         for name in ("torch", "imports", "ops"):
             probes[name] = skipped_outcome(name, "not run with --quick")

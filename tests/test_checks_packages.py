@@ -2,7 +2,7 @@
 
 import pytest
 
-from checkrun import build, commands, one, words
+from checkrun import build, commands, one, torch_missing, words
 from doctor.checks.packages import expected_torchvision_minor
 from factories import failed_outcome
 from packaging.version import Version
@@ -204,9 +204,7 @@ def test_mismatch_without_local_tag_uses_the_default_index():
 
 @pytest.mark.parametrize("overrides", [
     {"distributions": {"torchvision": None}, "packages": {"version_modules": {"torchvision": None}}},
-    {"distributions": {"torch": None, "torchvision": None, "fastai": None},
-     "packages": {"version_modules": {"torch": None, "torchvision": None}},
-     "torch": {"importable": False}},
+    torch_missing(),
 ], ids=["no-torchvision", "no-torch"])
 def test_torchvision_pairing_skips_when_one_is_missing(overrides):
     finding = one("torchvision-pairing", build(overrides))

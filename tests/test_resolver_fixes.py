@@ -5,7 +5,7 @@ requirement, a pin that would break one is named instead of printed, titles name
 import pytest
 from packaging.specifiers import SpecifierSet
 
-from checkrun import SPECS, build, commands, findings, import_error, one, words
+from checkrun import SPECS, build, commands, failed_torch_import, findings, import_error, one, words
 from doctor.requirements import can_meet, constrain
 
 PIP = "/opt/course/bin/python -m pip install "
@@ -173,10 +173,9 @@ METADATA_VARIANTS = {
     "numpy-blocked": {"distributions": {"pandas": PANDAS_3, "matplotlib": OLD_MATPLOTLIB}},
     "torchvision-mismatch": {"packages": {"version_modules": {"torchvision": {"__version__": "0.28.0+cu130"}}},
                              "distributions": {"torchvision": "0.28.0"}},
-    "torch-missing": {"distributions": {"torch": None, "torchvision": None},
-                      "packages": {"version_modules": {"torch": None, "torchvision": None}},
-                      "torch": {"importable": False,
-                                "error": import_error("ModuleNotFoundError", "No module named 'torch'")}},
+    "torch-missing": dict(failed_torch_import(import_error("ModuleNotFoundError", "No module named 'torch'")),
+                          distributions={"torch": None, "torchvision": None},
+                          packages={"version_modules": {"torch": None, "torchvision": None}}),
 }
 
 

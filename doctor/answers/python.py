@@ -1,0 +1,61 @@
+"""The ``python`` probe's answer (probes/programs/python_env.py): the target interpreter and its environment."""
+
+from typing import Dict, List, Optional, TypedDict
+
+
+class MarkerEnvironment(TypedDict):
+    """The PEP 508 marker variables, as packaging.markers.default_environment() computes them."""
+
+    implementation_name: str
+    implementation_version: str
+    os_name: str
+    platform_machine: str
+    platform_release: str
+    platform_system: str
+    platform_version: str
+    python_full_version: str
+    platform_python_implementation: str
+    python_version: str
+    sys_platform: str
+
+
+class Apple(TypedDict):
+    """macOS only; None where a sysctl could not be read."""
+
+    macos_version: Optional[str]
+    rosetta_translated: Optional[bool]
+    arm64_hardware: Optional[bool]
+
+
+class ModuleOrigin(TypedDict):
+    """Where ``import NAME`` would come from (importlib.util.find_spec), without importing it."""
+
+    found: bool
+    origin: Optional[str]
+    locations: List[str]
+    error: Optional[str]
+
+
+class PythonAnswer(TypedDict):
+    executable: Optional[str]
+    version: List[int]
+    version_string: str
+    implementation: str
+    pointer_bits: int
+    prefix: str
+    base_prefix: str
+    virtualenv: bool
+    conda: bool
+    externally_managed: bool
+    stdlib: Optional[str]
+    site_packages: List[str]
+    user_site: Optional[str]
+    sys_path: List[str]
+    cwd: str
+    marker_environment: MarkerEnvironment
+    # Only the variables probes/programs/python_env.py lists, and only those set.
+    environment_variables: Dict[str, str]
+    apple: Optional[Apple]
+    multiprocessing_start_method: Optional[str]
+    cpu_count: Optional[int]
+    module_origins: Dict[str, ModuleOrigin]
