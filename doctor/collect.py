@@ -18,7 +18,8 @@ from doctor.ops import run_torch_probe
 from doctor.requests import BenchRequest, OpsRequest
 from doctor.probes import ProbeSpec, builtin_probes
 from doctor.outcome import OK, ProbeOutcome, skipped_outcome
-from doctor.probes.runner import killed_on_interrupt, run_probes
+from doctor.probes.runner import run_probes
+from doctor.supervisor import killed_on_interrupt
 
 # Modules a local file or folder most often shadows (fastbook#349: a notebook folder's torch.py).
 SHADOWABLE_MODULES = (
@@ -78,16 +79,16 @@ def collect_facts(
     run_torch = not quick and (wanted is None or bool(wanted & {"torch", "ops"}))
     environment = probe_environment()
     # Children are killed before the pool waits for its threads, or an interrupt would wait on them.
-    with ThreadPoolExecutor(max_workers=2) as pool, killed_on_interrupt() as processes:
+    with ThreadPoolExecutor(max_workers=2) as pool, killed_on_interrupt() as children:
         probed = pool.submit(run_probes, to_run, target.python, target.cwd, environment, probe_arguments(lesson),
-                             processes)
+                             children)
         torch = None if not run_torch else pool.submit(run_torch_probe, target.python, target.cwd, environment,
-                                               OpsRequest(lesson=lesson), processes)
+                                               OpsRequest(lesson=lesson), children)
         outcomes = probed.result()
         if torch is not None:
             outcomes.update(torch.result())
         if bench is not None:
-            outcomes["bench"] = run_bench(target.python, target.cwd, environment, bench, on_progress, processes)
+            outcomes["bench"] = run_bench(target.python, target.cwd, environment, bench, on_progress, children)
     reason = "not run with --quick" if quick else "not needed for this run"
     for name in ("torch", "ops"):
         outcomes.setdefault(name, skipped_outcome(name, reason))

@@ -8,24 +8,21 @@ worker killed, and the run's fact says whether any process or the port outlived 
 """
 
 import json
-import os
-import queue
-import signal
 import socket
-import subprocess
 import sys
-import threading
 import time
 from dataclasses import dataclass, replace
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from doctor.collect import Target, probe_arguments, probe_environment
 from doctor.facts import Facts, assemble_facts
 from doctor.outcome import NOT_STARTED, OK, ProbeOutcome, skipped_outcome
 from doctor.probes import builtin_probes, dist_worker_probe, torch_probe
-from doctor.probes.runner import killed_on_interrupt, run_probes
+from doctor.probes.runner import run_probes
 from doctor.requests import DistRequest
 from doctor.results.dist import STEPS
+from doctor.supervisor import (Child, ChildOutcome, Children, Command, Stop, Watcher, groups_left_behind,
+                               killed_on_interrupt, supervise)
 
 # Importing torch, and fastai with accelerate, can take minutes on a cold disk: these steps get at least this.
 SLOW_STEPS_S = {"import": 180.0, "fastai": 180.0}
@@ -33,7 +30,6 @@ SLOW_STEPS_S = {"import": 180.0, "fastai": 180.0}
 EXIT_GRACE_S = 30.0
 # How long the killed workers' process groups may take to disappear before they count as left behind.
 REAP_LIMIT_S = 5.0
-POLL_S = 0.05
 PEER_GRACE_S = 1.0
 STDERR_TAIL_CHARS = 2000
 MASTER_ADDR = "127.0.0.1"
@@ -137,21 +133,18 @@ def worker_environment(base: Mapping[str, str], plan: DistPlan, rank: int) -> Di
     return environment
 
 
-class _Worker:
-    """One rank's process, the steps it reported, and how it ended."""
+class _Rank:
+    """What one rank reported: the step it is in, the steps it completed and their results, and how it ended."""
 
-    def __init__(self, rank: int, process: "subprocess.Popen[bytes]") -> None:
+    def __init__(self, rank: int) -> None:
         self.rank = rank
-        self.process = process
         self.step: Optional[str] = None
-        self.since = time.monotonic()
         self.completed: List[str] = []
         self.results: Dict[str, Any] = {}
         self.error: Optional[Dict[str, Any]] = None
-        self.answered = False
-        self.stdout_closed = False
+        # An error that arrived after the run was stopped: it names the rank's ending only if nothing else does.
+        self.late_error = False
         self.ending: Optional[str] = None
-        self.stderr: List[bytes] = []
 
     def current_step(self) -> str:
         """The step it is in, or the one it is about to start."""
@@ -160,219 +153,114 @@ class _Worker:
         following = [step for step in STEPS if step not in self.completed]
         return following[0] if following else "exit"
 
-    def record(self) -> Dict[str, Any]:
-        code = self.process.returncode
-        last = self.step or (self.completed[-1] if self.completed else None)
-        return {"rank": self.rank, "pid": self.process.pid, "ending": self.ending, "returncode": code,
-                "signal": _signal_name(code), "last_step": last, "completed": list(self.completed),
-                "in_step": None if self.ending == "finished" else self.current_step(), "error": self.error,
-                "stderr_tail": b"".join(self.stderr).decode("utf-8", "replace")[-STDERR_TAIL_CHARS:]}
-
-
-def _signal_name(code: Optional[int]) -> Optional[str]:
-    if code is None or code >= 0:
-        return None
-    try:
-        return signal.Signals(-code).name
-    except ValueError:
-        return "signal %d" % -code
-
-
-def _read_answers(worker: _Worker, events: "queue.Queue[Any]") -> None:
-    for line in iter(worker.process.stdout.readline, b""):
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(record, dict):
-            events.put((worker, record))
-    worker.process.stdout.close()
-    events.put((worker, None))
-
-
-def _read_stderr(worker: _Worker) -> None:
-    for chunk in iter(worker.process.stderr.readline, b""):
-        worker.stderr.append(chunk)
-        # Only the tail is kept: a chatty library must not fill the doctor's memory.
-        if len(worker.stderr) > 200:
-            del worker.stderr[:100]
-    worker.process.stderr.close()
-
-
-def _kill_group(worker: _Worker) -> None:
-    try:
-        if os.name == "posix":
-            os.killpg(worker.process.pid, signal.SIGKILL)
-        else:
-            worker.process.kill()
-    except OSError:
-        pass
-
-
-def _group_alive(pid: int) -> bool:
-    if os.name != "posix":
-        return False
-    try:
-        os.killpg(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _left_behind(workers: List[_Worker]) -> List[int]:
-    """The workers whose process group still has a process once every group was killed."""
-    deadline = time.monotonic() + REAP_LIMIT_S
-    alive = [worker.process.pid for worker in workers if _group_alive(worker.process.pid)]
-    while alive and time.monotonic() < deadline:
-        time.sleep(POLL_S)
-        alive = [pid for pid in alive if _group_alive(pid)]
-    return alive
-
-
-def _handle(worker: _Worker, record: Optional[Dict[str, Any]]) -> Optional[str]:
-    """Apply one answer line; returns how the worker ended when this line ends it."""
-    if record is None:
-        worker.stdout_closed = True
-        worker.since = time.monotonic()
-        return None
-    if "data" in record:
-        worker.answered = True
-        return None
-    progress = record.get("progress")
-    if not isinstance(progress, dict):
-        return None
-    event, step = progress.get("event"), progress.get("step")
-    worker.since = time.monotonic()
-    if event == "start":
-        worker.step = step
-    elif event == "done":
-        worker.step = None
-        worker.completed.append(step)
-        worker.results[step] = progress.get("result")
-    elif event == "error":
-        worker.error = progress.get("error")
-        return "error"
-    return None
-
-
-def _watch(workers: List[_Worker], events: "queue.Queue[Any]", plan: DistPlan) -> None:
-    """Until every worker has ended, or one fails: a failure (an error, a death, a step past its deadline)
-    leaves the other workers marked to be killed."""
-    running = list(workers)
-    while running:
-        try:
-            worker, record = events.get(timeout=POLL_S)
-            ending = _handle(worker, record)
-            if ending is not None:
-                worker.ending = ending
-                return
-        except queue.Empty:
-            pass
-        now = time.monotonic()
-        for worker in list(running):
-            code = worker.process.poll()
-            if code is not None and worker.stdout_closed:
-                running.remove(worker)
-                if code != 0 or not worker.answered:
-                    worker.ending = "died"
-                    return
-                worker.ending = "finished"
-            elif worker.stdout_closed and now - worker.since > EXIT_GRACE_S:
-                worker.step = "exit"
-                worker.ending = "timeout"
-                return
-            elif now - worker.since > step_timeout(worker.current_step(), plan.timeout_s):
-                worker.step = worker.current_step()
-                for other in running:
-                    if other.ending is None and other.process.poll() is None:
-                        other.step = other.current_step()
-                        other.ending = "timeout"
-                return
-
-
-def _let_dying_peers_end(workers: List[_Worker]) -> None:
-    """After a rank reports an error, give the others a moment to end by themselves: a peer's death is often
-    what the error is about, and its socket closes a moment before its exit status can be read."""
-    if not any(worker.ending == "error" for worker in workers):
-        return
-    deadline = time.monotonic() + PEER_GRACE_S
-    for worker in workers:
-        try:
-            worker.process.wait(timeout=max(0.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            pass
-
-
-def _drain(events: "queue.Queue[Any]") -> None:
-    """Apply the answer lines still queued, so an error a worker sent just before the failure is kept."""
-    while True:
-        try:
-            worker, record = events.get_nowait()
-        except queue.Empty:
+    def settle(self, outcome: ChildOutcome) -> None:
+        """How a rank ended that the watch did not decide: killed when the run stopped, or by its own exit."""
+        if self.ending is not None:
             return
-        ending = _handle(worker, record)
-        if ending is not None and worker.ending is None:
-            worker.ending = ending
+        if outcome.killed:
+            self.ending = "killed"
+        elif self.late_error:
+            self.ending = "error"
+        else:
+            self.ending = "finished" if outcome.answer is not None and outcome.returncode == 0 else "died"
+
+    def record(self, outcome: ChildOutcome) -> Dict[str, Any]:
+        last = self.step or (self.completed[-1] if self.completed else None)
+        return {"rank": self.rank, "pid": outcome.pid, "ending": self.ending, "returncode": outcome.returncode,
+                "signal": outcome.crash, "last_step": last, "completed": list(self.completed),
+                "in_step": None if self.ending == "finished" else self.current_step(), "error": self.error,
+                "stderr_tail": outcome.stderr[-STDERR_TAIL_CHARS:]}
+
+
+class _StepDeadlines(Watcher):
+    """Every rank gets a deadline for the step it is in, moved with each record it sends; the first failure
+    (an error, a death, a step past its deadline) stops the run. A rank's error gives the others a moment to
+    end by themselves: a peer's death is often what the error is about, and its socket closes a moment
+    before its exit status can be read."""
+
+    def __init__(self, plan: DistPlan) -> None:
+        self.plan = plan
+        self.ranks = [_Rank(rank) for rank in range(plan.nproc)]
+        self.stopped = False
+
+    def _stop(self, grace_s: float = 0.0) -> Stop:
+        self.stopped = True
+        return Stop(grace_s)
+
+    def progress(self, child: Child, record: Dict[str, Any]) -> Optional[Stop]:
+        rank = self.ranks[child.index]
+        event, step = record.get("event"), record.get("step")
+        if event == "start":
+            rank.step = step
+        elif event == "done":
+            rank.step = None
+            rank.completed.append(step)
+            rank.results[step] = record.get("result")
+        elif event == "error":
+            rank.error = record.get("error")
+            if self.stopped:
+                rank.late_error = True
+                return None
+            rank.ending = "error"
+            return self._stop(PEER_GRACE_S)
+        child.deadline = time.monotonic() + step_timeout(rank.current_step(), self.plan.timeout_s)
+        return None
+
+    def answered(self, child: Child) -> Optional[Stop]:
+        child.deadline = time.monotonic() + EXIT_GRACE_S
+        return None
+
+    def exited(self, child: Child) -> Optional[Stop]:
+        if self.stopped:
+            return None
+        rank = self.ranks[child.index]
+        if child.returncode != 0 or child.answer is None:
+            rank.ending = "died"
+            return self._stop()
+        rank.ending = "finished"
+        return None
+
+    def deadline_passed(self, child: Child, running: Sequence[Child]) -> Optional[Stop]:
+        rank = self.ranks[child.index]
+        if child.answer is not None:
+            rank.step, rank.ending = "exit", "timeout"
+            return self._stop()
+        # One rank stuck in a collective holds the others in it: every rank still running timed out there.
+        for other in running:
+            peer = self.ranks[other.index]
+            if peer.ending is None:
+                peer.step, peer.ending = peer.current_step(), "timeout"
+        return self._stop()
 
 
 def run_dist(python: str, cwd: str, env: Mapping[str, str], plan: DistPlan,
-             started_processes: Optional[List[Any]] = None) -> ProbeOutcome:
+             children: Optional[Children] = None) -> ProbeOutcome:
     """Run the workers to the end or to the first failure, kill every group, and record it all as ``dist``."""
     spec = dist_worker_probe()
     arguments = json.dumps({"backend": plan.backend, "timeout_s": plan.timeout_s + 30.0, "fastai": plan.fastai})
     started = time.monotonic()
     port_free_before = port_is_free(plan.port)
-    events: "queue.Queue[Any]" = queue.Queue()
-    workers: List[_Worker] = []
-    readers: List[threading.Thread] = []
-    try:
-        for rank in range(plan.nproc):
-            try:
-                process = subprocess.Popen([python, "-c", spec.program, arguments], cwd=cwd,
-                                           env=worker_environment(env, plan, rank), stdin=subprocess.DEVNULL,
-                                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                           start_new_session=(os.name == "posix"))
-            except OSError as exc:
-                return ProbeOutcome("dist", NOT_STARTED, None, "probe dist could not start %s: %s"
-                                    % (python, exc.strerror or exc), "", time.monotonic() - started, None, None)
-            if started_processes is not None:
-                started_processes.append(process)
-            worker = _Worker(rank, process)
-            workers.append(worker)
-            for target, extra in ((_read_answers, (events,)), (_read_stderr, ())):
-                reader = threading.Thread(target=target, args=(worker,) + extra, daemon=True)
-                reader.start()
-                readers.append(reader)
-        _watch(workers, events, plan)
-        _let_dying_peers_end(workers)
-    finally:
-        # Every group is killed, finished or not: a worker's own children (compile workers, NCCL proxies)
-        # must not outlive the run.
-        for worker in workers:
-            if worker.process.poll() is None and worker.ending is None:
-                worker.ending = "killed"
-            _kill_group(worker)
-        for worker in workers:
-            worker.process.wait()
-        for reader in readers:
-            reader.join(timeout=2.0)
-    _drain(events)
-    for worker in workers:
-        if worker.ending is None:
-            worker.ending = "finished" if worker.answered and worker.process.returncode == 0 else "died"
+    commands = [Command("dist", [python, "-c", spec.program, arguments], cwd, worker_environment(env, plan, rank),
+                        step_timeout(STEPS[0], plan.timeout_s)) for rank in range(plan.nproc)]
+    watcher = _StepDeadlines(plan)
+    outcomes = supervise(commands, watcher, children)
+    not_started = [outcome.start_error for outcome in outcomes if outcome.start_error is not None]
+    if not_started:
+        return ProbeOutcome("dist", NOT_STARTED, None, "probe dist could not start %s: %s" % (python, not_started[0]),
+                            "", time.monotonic() - started, None, None)
+    for rank, outcome in zip(watcher.ranks, outcomes):
+        rank.settle(outcome)
     data = {"backend": plan.backend, "nproc": plan.nproc, "master_addr": MASTER_ADDR, "port": plan.port,
             "gloo_socket_ifname": worker_environment(env, plan, 0).get("GLOO_SOCKET_IFNAME"),
             "timeout_s": plan.timeout_s,
             "step_timeouts_s": {step: step_timeout(step, plan.timeout_s) for step in STEPS},
             "steps": [step for step in STEPS if plan.fastai or step != "fastai"],
-            "ranks": [worker.record() for worker in workers],
-            "results": {step: {str(worker.rank): worker.results[step] for worker in workers if step in worker.results}
+            "ranks": [rank.record(outcome) for rank, outcome in zip(watcher.ranks, outcomes)],
+            "results": {step: {str(rank.rank): rank.results[step] for rank in watcher.ranks if step in rank.results}
                         for step in STEPS},
             "wall_s": time.monotonic() - started,
-            "cleanup": {"left_behind_pids": _left_behind(workers), "port_free_before": port_free_before,
-                        "port_free": port_is_free(plan.port)}}
+            "cleanup": {"left_behind_pids": groups_left_behind(outcomes, REAP_LIMIT_S),
+                        "port_free_before": port_free_before, "port_free": port_is_free(plan.port)}}
     return ProbeOutcome("dist", OK, data, None, "", data["wall_s"], None, None)
 
 
@@ -394,8 +282,8 @@ def collect_dist_facts(target: Target, lesson: int, request: DistRequest) -> Fac
     environment = probe_environment()
     specs = [spec for spec in builtin_probes() if spec.name in ("metadata", "hardware")] + [torch_probe(120.0)]
     arguments = dict(probe_arguments(lesson), torch=_DESCRIBE_TORCH)
-    with killed_on_interrupt() as processes:
-        outcomes = run_probes(specs, target.python, target.cwd, environment, arguments, processes)
+    with killed_on_interrupt() as children:
+        outcomes = run_probes(specs, target.python, target.cwd, environment, arguments, children)
         outcomes["torch"] = _torch_outcome(outcomes["torch"])
         torch = outcomes["torch"].data or {}
         if not torch.get("importable"):
@@ -403,5 +291,5 @@ def collect_dist_facts(target: Target, lesson: int, request: DistRequest) -> Fac
         else:
             cpu_count = (outcomes["python"].data or {}).get("cpu_count") if outcomes["python"].ok else None
             plan = plan_run(request, torch, cpu_count)
-            outcomes["dist"] = run_dist(target.python, target.cwd, environment, plan, processes)
+            outcomes["dist"] = run_dist(target.python, target.cwd, environment, plan, children)
     return assemble_facts(target.python, target.cwd, False, lesson, outcomes)

@@ -5,7 +5,7 @@ A crashing op costs one extra child start; the ops after it still run.
 
 import re
 import time
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Dict, Mapping, Optional, Sequence
 
 from doctor.outcome import FAILED, OK, TIMEOUT, ProbeOutcome, skipped_outcome
 from doctor.probes import torch_probe
@@ -13,6 +13,7 @@ from doctor.probes.programs.op_catalog import CATALOG
 from doctor.probes.runner import run_probe
 from doctor.requests import OpsRequest
 from doctor.results.ops import OP_CRASHED, OP_TIMEOUT, classify, describe
+from doctor.supervisor import Children
 
 # faulthandler.dump_traceback_later(exit=True) prints this before it ends a hung child.
 _CATALOG = {op.name: op for op in CATALOG}
@@ -27,12 +28,76 @@ def _culprit(progress: Sequence[Mapping[str, Any]]) -> Optional[str]:
     return unfinished[-1] if unfinished else None
 
 
+def _lost_op(name: str, outcome: ProbeOutcome, op_timeout_s: float) -> Dict[str, Any]:
+    """The record of the op a child crashed or hung in, from how that child ended."""
+    hung = outcome.status == TIMEOUT or (outcome.status == FAILED and bool(_WATCHDOG.search(outcome.stderr_tail)))
+    reason = ("did not finish within %g s" % op_timeout_s if hung
+              else (outcome.reason or "").replace("probe torch ", "the child "))
+    entry = _CATALOG.get(name)
+    return {"kind": "result", "op": name, "status": OP_TIMEOUT if hung else OP_CRASHED, "reason": reason,
+            "stderr_tail": outcome.stderr_tail[-800:], "lessons": list(entry.lessons) if entry else [],
+            "why": entry.why if entry else ""}
+
+
+class _Catalogue:
+    """What the children of one op run reported: torch's facts and the run's header (from the first child that
+    sent them) and every op's record, the ops children died in included."""
+
+    def __init__(self, request: OpsRequest) -> None:
+        self.request = request
+        self.torch_facts: Optional[Dict[str, Any]] = None
+        self.header: Optional[Dict[str, Any]] = None
+        self.results: Dict[str, Dict[str, Any]] = {}
+        self.restarts = 0
+
+    def arguments(self) -> Dict[str, Any]:
+        request = self.request
+        return {"device": request.device, "catalog": request.catalog, "lesson": request.lesson,
+                "only": list(request.only), "skip": sorted(self.results), "op_timeout_s": request.op_timeout_s}
+
+    def absorb(self, outcome: ProbeOutcome) -> bool:
+        """Take one child's records; True when a new child should go on after the op this one died in."""
+        for record in outcome.progress:
+            kind = record.get("kind")
+            if kind == "torch" and self.torch_facts is None:
+                self.torch_facts = record["facts"]
+            elif kind == "start" and self.header is None:
+                self.header = dict(record)
+            elif kind == "result":
+                self.results[record["op"]] = dict(record)
+        culprit = _culprit(outcome.progress)
+        if outcome.status == OK or self.header is None or culprit is None:
+            return False
+        self.results[culprit] = _lost_op(culprit, outcome, self.request.op_timeout_s)
+        self.restarts += 1
+        return True
+
+    def outcomes(self, last: ProbeOutcome, elapsed: float) -> Dict[str, ProbeOutcome]:
+        def finished(name, status, data, reason):
+            return ProbeOutcome(name, status, data, reason, last.stderr_tail, elapsed, last.peak_rss_kb,
+                                last.returncode)
+
+        if self.torch_facts is None:
+            return {"torch": finished("torch", last.status, None, last.reason),
+                    "ops": finished("ops", last.status, None, last.reason)}
+        torch = finished("torch", OK, self.torch_facts, None)
+        if not self.torch_facts.get("importable"):
+            return {"torch": torch, "ops": skipped_outcome("ops", "torch does not import")}
+        if self.header is None:
+            return {"torch": torch, "ops": finished("ops", last.status, None, last.reason)}
+        for record in self.results.values():
+            record["class"] = classify(record)
+            record["evidence"] = describe(record)
+        data = dict(self.header, ops=list(self.results.values()), restarts=self.restarts)
+        return {"torch": torch, "ops": finished("ops", OK, data, None)}
+
+
 def run_torch_probe(
     python: str,
     cwd: str,
     env: Mapping[str, str],
     request: OpsRequest,
-    started_processes: Optional[List[Any]] = None,
+    children: Optional[Children] = None,
 ) -> Dict[str, ProbeOutcome]:
     """Run the torch probe and its op catalogue to the end, one child after another when ops crash or hang.
 
@@ -42,53 +107,8 @@ def run_torch_probe(
     """
     started = time.monotonic()
     spec = torch_probe(request.timeout_s)
-    torch_facts: Optional[Dict[str, Any]] = None
-    header: Optional[Dict[str, Any]] = None
-    results: Dict[str, Dict[str, Any]] = {}
-    restarts = 0
-    while True:
-        arguments = {"device": request.device, "catalog": request.catalog, "lesson": request.lesson,
-                     "only": list(request.only), "skip": sorted(results), "op_timeout_s": request.op_timeout_s}
-        outcome = run_probe(spec, python, cwd, env, arguments, started_processes)
-        for record in outcome.progress:
-            kind = record.get("kind")
-            if kind == "torch" and torch_facts is None:
-                torch_facts = record["facts"]
-            elif kind == "start" and header is None:
-                header = dict(record)
-            elif kind == "result":
-                results[record["op"]] = dict(record)
-        if outcome.status == OK:
-            break
-        culprit = _culprit(outcome.progress)
-        if header is None or culprit is None:
-            break
-        hung = outcome.status == TIMEOUT or (outcome.status == FAILED and _WATCHDOG.search(outcome.stderr_tail))
-        reason = ("did not finish within %g s" % request.op_timeout_s if hung
-                  else (outcome.reason or "").replace("probe torch ", "the child "))
-        entry = _CATALOG.get(culprit)
-        results[culprit] = {"kind": "result", "op": culprit, "status": OP_TIMEOUT if hung else OP_CRASHED,
-                            "reason": reason, "stderr_tail": outcome.stderr_tail[-800:],
-                            "lessons": list(entry.lessons) if entry else [], "why": entry.why if entry else ""}
-        restarts += 1
-    elapsed = time.monotonic() - started
-
-    def finished(name, status, data, reason):
-        return ProbeOutcome(name, status, data, reason, outcome.stderr_tail, elapsed, outcome.peak_rss_kb,
-                            outcome.returncode)
-
-    if torch_facts is None:
-        return {"torch": finished("torch", outcome.status, None, outcome.reason),
-                "ops": finished("ops", outcome.status, None, outcome.reason)}
-    torch = finished("torch", OK, torch_facts, None)
-    if not torch_facts.get("importable"):
-        return {"torch": torch, "ops": skipped_outcome("ops", "torch does not import")}
-    if header is None:
-        return {"torch": torch, "ops": finished("ops", outcome.status, None, outcome.reason)}
-    for record in results.values():
-        record["class"] = classify(record)
-        record["evidence"] = describe(record)
-    return {"torch": torch, "ops": finished("ops", OK, dict(header, ops=list(results.values()), restarts=restarts),
-                                            None)}
-
-
+    catalogue = _Catalogue(request)
+    outcome = run_probe(spec, python, cwd, env, catalogue.arguments(), children)
+    while catalogue.absorb(outcome):
+        outcome = run_probe(spec, python, cwd, env, catalogue.arguments(), children)
+    return catalogue.outcomes(outcome, time.monotonic() - started)

@@ -2,9 +2,9 @@
 proves pip can resolve it against everything installed, then for real.
 
 pip runs inside the target interpreter as a probe does (``doctor.probes.runner``): a child process of its own
-with a timeout, no shell, killed with its process group on Ctrl-C, its output kept as a tail. Installing
-is refused where the fallback fix refuses to write: an environment the operating system manages (PEP 668),
-a read-only one, or another user's.
+with a timeout, no shell, killed with its process group when it ends or on Ctrl-C, its output kept as a tail.
+Installing is refused where the fallback fix refuses to write: an environment the operating system manages
+(PEP 668), a read-only one, or another user's.
 """
 
 import json
@@ -21,7 +21,7 @@ from doctor.facts import Facts
 from doctor.fixes import FixRefused, check_writable
 from doctor.fixes.pip_merge import PipInstall
 from doctor.probes import ProbeSpec, program_from_source
-from doctor.probes.runner import killed_on_interrupt, run_probe
+from doctor.probes.runner import run_probe
 
 # --dry-run and --report arrived in pip 22.2 (pip's changelog, 22.2 "Features").
 FIRST_PIP_WITH_DRY_RUN = Version("22.2")
@@ -86,9 +86,8 @@ def run_pip(target: Target, arguments: Sequence[str]) -> PipRun:
     """Run ``python -m pip ARGUMENTS`` in the target interpreter; a failure of any kind becomes ``ok=False``
     with pip's last error line."""
     # Outside the learner's folder: a stray pip.py or packaging.py there must not be imported by pip.
-    with tempfile.TemporaryDirectory(prefix="dl-doctor-pip-") as folder, killed_on_interrupt() as processes:
-        outcome = run_probe(_pip_probe(), target.python, folder, probe_environment(), {"pip": list(arguments)},
-                            processes)
+    with tempfile.TemporaryDirectory(prefix="dl-doctor-pip-") as folder:
+        outcome = run_probe(_pip_probe(), target.python, folder, probe_environment(), {"pip": list(arguments)})
     if outcome.ok and outcome.data.get("returncode") == 0:
         return PipRun(True, "")
     if outcome.ok and outcome.data.get("pip_missing"):

@@ -5,18 +5,6 @@ import os
 import sys
 
 
-def _doctor_peak_rss_kb():
-    try:
-        import resource
-    except ImportError:
-        return None
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    # ru_maxrss is in bytes on macOS and in kilobytes on Linux (getrusage(2) man pages).
-    if sys.platform == "darwin":
-        peak = peak // 1024
-    return int(peak)
-
-
 def _doctor_error(exc):
     # The probe's own frames (compiled from "<string>") are left out: they are not the learner's problem.
     import traceback
@@ -55,5 +43,5 @@ def _doctor_run(collect):
     arguments = json.loads(sys.argv[1]) if len(sys.argv) > 1 else {}
     data = collect(arguments)
     sys.stdout.flush()
-    _doctor_write_line({"data": data, "peak_rss_kb": _doctor_peak_rss_kb()})
+    _doctor_write_line({"data": data})
     os.close(_DOCTOR_ANSWER_FD[0])
