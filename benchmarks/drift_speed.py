@@ -50,7 +50,7 @@ def drift_seconds(spec, calls):
     arguments = {"imports": {"statements": [], "calls": calls}}
     environment = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
     started = time.perf_counter()
-    outcome = run_probes([spec], sys.executable, os.getcwd(), environment, arguments, [])["imports"]
+    outcome = run_probes([spec], sys.executable, os.getcwd(), environment, arguments)["imports"]
     if not outcome.ok:
         raise SystemExit("the imports probe failed: %s\n%s" % (outcome.reason, outcome.stderr_tail))
     return time.perf_counter() - started

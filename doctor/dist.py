@@ -250,18 +250,22 @@ def run_dist(python: str, cwd: str, env: Mapping[str, str], plan: DistPlan,
                             "", time.monotonic() - started, None, None)
     for rank, outcome in zip(watcher.ranks, outcomes):
         rank.settle(outcome)
-    data = {"backend": plan.backend, "nproc": plan.nproc, "master_addr": MASTER_ADDR, "port": plan.port,
+    data = dict(_plan_record(env, plan), ranks=[rank.record(outcome) for rank, outcome in zip(watcher.ranks, outcomes)],
+                results={step: {str(rank.rank): rank.results[step] for rank in watcher.ranks if step in rank.results}
+                         for step in STEPS},
+                wall_s=time.monotonic() - started,
+                cleanup={"left_behind_pids": groups_left_behind(outcomes, REAP_LIMIT_S),
+                         "port_free_before": port_free_before, "port_free": port_is_free(plan.port)})
+    return ProbeOutcome("dist", OK, data, None, "", data["wall_s"], None, None)
+
+
+def _plan_record(env: Mapping[str, str], plan: DistPlan) -> Dict[str, Any]:
+    """What the run was asked to do, as the ``dist`` fact records it."""
+    return {"backend": plan.backend, "nproc": plan.nproc, "master_addr": MASTER_ADDR, "port": plan.port,
             "gloo_socket_ifname": worker_environment(env, plan, 0).get("GLOO_SOCKET_IFNAME"),
             "timeout_s": plan.timeout_s,
             "step_timeouts_s": {step: step_timeout(step, plan.timeout_s) for step in STEPS},
-            "steps": [step for step in STEPS if plan.fastai or step != "fastai"],
-            "ranks": [rank.record(outcome) for rank, outcome in zip(watcher.ranks, outcomes)],
-            "results": {step: {str(rank.rank): rank.results[step] for rank in watcher.ranks if step in rank.results}
-                        for step in STEPS},
-            "wall_s": time.monotonic() - started,
-            "cleanup": {"left_behind_pids": groups_left_behind(outcomes, REAP_LIMIT_S),
-                        "port_free_before": port_free_before, "port_free": port_is_free(plan.port)}}
-    return ProbeOutcome("dist", OK, data, None, "", data["wall_s"], None, None)
+            "steps": [step for step in STEPS if plan.fastai or step != "fastai"]}
 
 
 # The torch probe stops after describing torch's build when asked (doctor/probes/programs/ops.py).

@@ -125,7 +125,7 @@ def _lookup(tmp_path, lesson, files):
     arguments["imports"] = dict(arguments["imports"], statements=[])
     spec = next(s for s in builtin_probes() if s.name == "imports")
     environment = dict(os.environ, PYTHONPATH=str(tmp_path), PYTHONDONTWRITEBYTECODE="1")
-    outcome = run_probes([spec], sys.executable, str(tmp_path), environment, arguments, [])["imports"]
+    outcome = run_probes([spec], sys.executable, str(tmp_path), environment, arguments)["imports"]
     assert outcome.ok, (outcome.reason, outcome.stderr_tail)
     return outcome.data["calls"]
 
@@ -194,7 +194,7 @@ def test_accelerate_minimum_is_read_from_the_dependency_table(tmp_path):
     _write(tmp_path, TRANSFORMERS_5)
     spec = next(s for s in builtin_probes() if "course" in s.members)
     environment = dict(os.environ, PYTHONPATH=str(tmp_path))
-    outcome = run_probes([spec], sys.executable, str(tmp_path), environment, probe_arguments(4), [])["course"]
+    outcome = run_probes([spec], sys.executable, str(tmp_path), environment, probe_arguments(4))["course"]
     assert outcome.ok, outcome.reason
     table = outcome.data["tables"]["transformers"]
     assert table["entries"] == {"accelerate": "accelerate>=1.1.0"}
@@ -270,7 +270,7 @@ def test_against_the_real_transformers(tmp_path):
     arguments = dict(probe_arguments(4))
     arguments["imports"] = dict(arguments["imports"], statements=[])
     spec = next(s for s in builtin_probes() if s.name == "imports")
-    outcome = run_probes([spec], sys.executable, str(tmp_path), dict(os.environ), arguments, [])["imports"]
+    outcome = run_probes([spec], sys.executable, str(tmp_path), dict(os.environ), arguments)["imports"]
     assert outcome.ok, outcome.reason
     calls = _by_target(outcome.data["calls"])
     keywords = calls[("transformers", "TrainingArguments")]["keywords"]
