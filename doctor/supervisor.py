@@ -330,7 +330,7 @@ class _Run:
         self.kill_at = time.monotonic() + decision.grace_s
 
     def watch(self) -> None:
-        while not all(child.ended for child in self.children):
+        while True:
             now = time.monotonic()
             if self.kill_at is not None and now >= self.kill_at:
                 self.kill_at = None
@@ -340,6 +340,8 @@ class _Run:
                         kill_group(child)
             self._keep_deadlines(now)
             self._end_drained(now)
+            if all(child.ended for child in self.children):
+                return
             try:
                 kind, child, value = self.events.get(timeout=self._wait_s(now))
             except queue.Empty:

@@ -125,6 +125,18 @@ def test_garbage_output_becomes_an_outcome(tmp_path):
     assert "this is not json" in outcome.reason
 
 
+@pytest.mark.slow
+def test_an_answer_flood_is_garbage_and_the_probe_is_stopped(tmp_path):
+    spec = simulated("""
+        def collect(arguments):
+            while True:
+                _doctor_progress({"filler": "y" * 65536})
+    """)
+    outcome = run(spec, tmp_path)
+    assert outcome.status == "garbage"
+    assert outcome.reason == "probe simulated sent more than 16 MiB of answers and was stopped"
+
+
 @pytest.mark.skipif(os.name != "posix", reason="process groups are POSIX")
 def test_hang_is_killed_with_its_children_at_the_timeout(tmp_path):
     pid_file = tmp_path / "grandchild.pid"

@@ -11,7 +11,8 @@ from typing import Any, Callable, Dict, Mapping, Optional, Sequence
 
 from doctor.outcome import CRASHED, FAILED, GARBAGE, NOT_STARTED, OK, TIMEOUT, ProbeOutcome
 from doctor.probes import ProbeSpec
-from doctor.supervisor import ChildOutcome, Children, Command, Stop, Watcher, killed_on_interrupt, run_child
+from doctor.supervisor import (ChildOutcome, Children, Command, Limits, Stop, Watcher, killed_on_interrupt,
+                               run_child)
 
 STDERR_TAIL_CHARS = 2000
 
@@ -64,7 +65,8 @@ def probe_outcome(spec: ProbeSpec, python: str, child: ChildOutcome) -> ProbeOut
     if child.timed_out:
         return outcome(TIMEOUT, "probe %s did not finish within %g s" % (name, spec.timeout_s), code=None)
     if child.answer_overflow:
-        return outcome(GARBAGE, "probe %s sent more than its answer channel keeps; it was stopped" % name)
+        return outcome(GARBAGE, "probe %s sent more than %d MiB of answers and was stopped"
+                       % (name, Limits().answer_bytes // 2 ** 20))
     if child.crash:
         return outcome(CRASHED, "probe %s crashed with %s" % (name, child.crash))
     if child.returncode != 0:
