@@ -62,24 +62,25 @@ def _devices(report: Optional[Report]) -> Optional[Dict[str, Any]]:
     return devices
 
 
-def _findings(report: LoadedReport) -> Dict[str, str]:
-    return {case.name: case.status for case in report.sheet.cases if not case.is_op}
+def _findings(report: Report) -> Dict[str, str]:
+    return {finding.id: finding.status for finding in report.findings}
 
 
-def _ops(report: LoadedReport) -> Dict[str, str]:
-    return {case.name: "%s (%s)" % (case.result, case.suite[len("ops on "):])
-            for case in report.sheet.cases if case.is_op}
+def _ops(report: Report) -> Dict[str, str]:
+    return {op.name: "%s (%s)" % (op.result, op.device) for op in (report.ops.results if report.ops else ())}
 
 
 def diff_reports(a: LoadedReport, b: LoadedReport) -> List[Difference]:
-    """Two reports read with ``full=True``."""
-    differences = _compare_shared("environment", a.sheet.environment, b.sheet.environment)
-    full_a, full_b = a.report, b.report
+    """Two reports read with ``full=True``: an ops report has no facts and no findings to compare."""
+    report_a, report_b = a.report, b.report
+    differences = _compare_shared("environment", report_a.environment or {}, report_b.environment or {})
+    full_a = report_a if report_a.facts is not None else None
+    full_b = report_b if report_b.facts is not None else None
     for section, extract in (("packages", _packages), ("devices", _devices)):
         left, right = extract(full_a), extract(full_b)
         if left is not None and right is not None:
             differences += _compare(section, left, right)
     if full_a is not None and full_b is not None:
-        differences += _compare("findings", _findings(a), _findings(b))
-    differences += _compare("ops", _ops(a), _ops(b))
+        differences += _compare("findings", _findings(report_a), _findings(report_b))
+    differences += _compare("ops", _ops(report_a), _ops(report_b))
     return differences

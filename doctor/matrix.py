@@ -8,9 +8,9 @@ hides another.
 from dataclasses import dataclass
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
-from doctor.cases import Case, label_of
 from doctor.findings import ERROR, INFO, OK, SKIPPED
 from doctor.reader import LoadedReport
+from doctor.report import Entry, OpResult, label_of
 
 CHECKS_SECTION = "checks"
 OPS_SECTION = "ops"
@@ -20,7 +20,7 @@ OPS_SECTION = "ops"
 class Row:
     section: str  # checks | ops
     name: str
-    cells: Tuple[Optional[Case], ...]  # one per column
+    cells: Tuple[Optional[Entry], ...]  # one per column: a finding, an op result, or None
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,7 @@ class Matrix:
     columns: Tuple[str, ...]
     sources: Tuple[str, ...]  # the report file behind each column
     environments: Tuple[Mapping[str, object], ...]
+    summaries: Tuple[str, ...]  # each leg's summary, in the words its own report uses
     rows: Tuple[Row, ...]
 
     def failing(self, statuses: Sequence[str] = (ERROR,)) -> Dict[str, List[str]]:
@@ -67,14 +68,17 @@ def _unique(labels: Sequence[str]) -> List[str]:
     return unique
 
 
-def build_matrix(reports: Sequence[LoadedReport]) -> Matrix:
-    columns = _unique([label_of(report.sheet) for report in reports])
-    by_row: Dict[Tuple[int, str, str], List[Optional[Case]]] = {}
+def build_matrix(loaded: Sequence[LoadedReport]) -> Matrix:
+    reports = [item.report for item in loaded]
+    columns = _unique([label_of(report) for report in reports])
+    by_row: Dict[Tuple[int, str, str], List[Optional[Entry]]] = {}
     for index, report in enumerate(reports):
-        for case in report.sheet.cases:
-            key = (1 if case.is_op else 0, OPS_SECTION if case.is_op else CHECKS_SECTION, case.name)
+        for entry in report.entries():
+            is_op = isinstance(entry, OpResult)
+            key = (1 if is_op else 0, OPS_SECTION if is_op else CHECKS_SECTION, entry.id)
             cells = by_row.setdefault(key, [None] * len(reports))
-            cells[index] = case
+            cells[index] = entry
     rows = tuple(Row(section, name, tuple(cells)) for (_, section, name), cells in sorted(by_row.items()))
-    return Matrix(columns=tuple(columns), sources=tuple(report.path for report in reports),
-                  environments=tuple(report.sheet.environment for report in reports), rows=rows)
+    return Matrix(columns=tuple(columns), sources=tuple(item.path for item in loaded),
+                  environments=tuple(report.environment or {} for report in reports),
+                  summaries=tuple(report.summary().words() for report in reports), rows=rows)

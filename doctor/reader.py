@@ -7,14 +7,12 @@ naming the file and the problem in one line, never another exception.
 
 import json
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Mapping, Optional
+from typing import Any, Callable, Dict, Mapping
 
-from doctor.cases import OPS_KIND, CaseSheet, sheet_of_findings, sheet_of_ops
 from doctor.findings import Finding
-from doctor.report import BENCH, CHECK, DIST, REPORT_SCHEMA_VERSION, Report
+from doctor.report import CHECK, KINDS, OPS, REPORT_SCHEMA_VERSION, OpsRun, Report
 
 OLDEST_SCHEMA_VERSION = 1
-KINDS = (CHECK, BENCH, DIST, OPS_KIND)
 
 
 class ReportError(Exception):
@@ -23,13 +21,15 @@ class ReportError(Exception):
 
 @dataclass(frozen=True)
 class LoadedReport:
-    """A report as the matrix needs it: its sheet, read without rebuilding the facts. ``report`` is the whole
-    Report with its facts, for check and bench reports read with ``full=True`` (diff needs them)."""
+    """A report and the file it came from. Its facts are rebuilt only when read with ``full=True`` (diff needs
+    them; the matrix does not, and rebuilding them is slow)."""
 
     path: str
-    kind: str
-    sheet: CaseSheet
-    report: Optional[Report] = None
+    report: Report
+
+    @property
+    def kind(self) -> str:
+        return self.report.kind
 
 
 def _upgrade_from_1(document: Dict[str, Any]) -> Dict[str, Any]:
@@ -38,7 +38,7 @@ def _upgrade_from_1(document: Dict[str, Any]) -> Dict[str, Any]:
     if "findings" in document:
         upgraded["kind"] = CHECK
     else:
-        upgraded["kind"] = OPS_KIND
+        upgraded["kind"] = OPS
         upgraded["environment"] = {"torch": document.get("torch"), "device": document.get("device"),
                                    "simulated": bool(document.get("simulated"))}
     upgraded["schema_version"] = 2
@@ -83,11 +83,10 @@ def read_document(document: Any, path: str, full: bool = False) -> LoadedReport:
         raise ReportError("%s: unknown report kind %r (expected one of %s)" % (path, kind, ", ".join(KINDS)))
     try:
         _require_common(document)
-        sheet = sheet_of_ops(document) if kind == OPS_KIND else _findings_sheet(document)
-        report = Report.from_dict(document) if full and kind != OPS_KIND else None
+        report = Report.from_dict(document) if full or kind == OPS else _without_facts(document)
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
         raise ReportError("%s: a damaged %s report (%s: %s)" % (path, kind, type(exc).__name__, exc)) from None
-    return LoadedReport(path, kind, sheet, report)
+    return LoadedReport(path, report)
 
 
 def _require(condition: bool, problem: str) -> None:
@@ -104,29 +103,31 @@ def _require_ops_records(ops: Any) -> None:
 def _require_common(document: Mapping[str, Any]) -> None:
     _require(isinstance(document.get("environment"), dict), '"environment" must be an object')
     _require(document.get("label") is None or isinstance(document["label"], str), '"label" must be a string')
-    if document["kind"] == OPS_KIND:
+    if document["kind"] == OPS:
         _require_ops_records(document.get("ops"))
+        seconds = document.get("seconds")
+        _require(seconds is None or isinstance(seconds, (int, float)) and not isinstance(seconds, bool),
+                 '"seconds" must be a number')
     else:
         _require(isinstance(document.get("findings"), list), '"findings" must be a list')
         _require(isinstance(document.get("facts"), dict), '"facts" must be an object')
         _require(isinstance(document["facts"].get("probes"), dict), '"facts.probes" must be an object')
 
 
-def _findings_sheet(document: Mapping[str, Any]) -> CaseSheet:
-    """A check or bench report's sheet, from its findings and ops fact alone (rebuilding all facts is slow)."""
-    findings = [Finding.from_dict(item) for item in document["findings"]]
+def _without_facts(document: Mapping[str, Any]) -> Report:
+    """A check, bench or dist report from its findings and ops fact alone (rebuilding all facts is slow)."""
     facts = document["facts"]
     ops = facts["probes"].get("ops")
-    ops_data = None
+    run = None
     if isinstance(ops, dict) and ops.get("status") == "ok" and isinstance(ops.get("data"), dict):
-        ops_data = ops["data"]
-        _require_ops_records(ops_data.get("ops", []))
-    timings = document.get("timings") or {}
-    seconds = sum(value for value in (timings.get("collect_s"), timings.get("checks_s"))
-                  if isinstance(value, (int, float)))
-    environment = dict(document["environment"], lesson=facts.get("lesson"), quick=facts.get("quick"))
-    return sheet_of_findings(document["kind"], str(document["tool"].get("version")), document.get("label"),
-                             environment, findings, ops_data, seconds, bool(document.get("redacted")))
+        _require_ops_records(ops["data"].get("ops", []))
+        run = OpsRun.from_answer(ops["data"])
+    timings = {name: value for name, value in (document.get("timings") or {}).items()
+               if name in ("collect_s", "checks_s") and isinstance(value, (int, float))}
+    return Report(findings=tuple(Finding.from_dict(item) for item in document["findings"]), facts=None,
+                  timings=timings, tool_version=str(document["tool"].get("version")), kind=document["kind"],
+                  label=document.get("label"), redacted=bool(document.get("redacted")), ops=run,
+                  environment=dict(document["environment"]), lesson=facts.get("lesson"), quick=facts.get("quick"))
 
 
 def read_report(path: str, full: bool = False) -> LoadedReport:

@@ -14,7 +14,7 @@ from doctor.collect import Target
 from doctor.fixes import AppliedWrite, FixRefused, Journal, apply_plan
 from doctor.fixes.mps_fallback import CONTENT, FILE_NAME, plan_mps_fallback
 from doctor.fixes.workflow import propose
-from doctor.report import diagnose
+from doctor.diagnose import diagnose
 from factories import failed_outcome, make_facts, ok_outcome, op_record
 
 VARIABLE = "PYTORCH_ENABLE_MPS_FALLBACK"

@@ -2,6 +2,7 @@
 the widget probe's diagnosis when no front end draws it, and the extension outside IPython."""
 
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -9,6 +10,8 @@ import textwrap
 import nbformat
 import pytest
 from nbclient import NotebookClient
+
+pytestmark = pytest.mark.slow
 
 CELLS = [
     "%load_ext doctor",
@@ -22,6 +25,10 @@ CELLS = [
     "while any(thread.name == 'dl-doctor-widget-probe' for thread in threading.enumerate()):\n"
     "    await asyncio.sleep(0.1)",
     "%doctor --quick --fix",
+    # The collection the magic timed covers the probes it ran (it once said "in 0.0 s" after a 7 s run).
+    "shown = %doctor --quick\n"
+    "timings = shown.report.timings\n"
+    "print('covers its probes:', timings['collect_s'] >= max(timings['probes_s'].values()))",
 ]
 
 
@@ -50,6 +57,17 @@ def test_quick_report_renders_as_html_and_text(executed):
     assert 'class="dl-doctor-report"' in outputs(cell, "text/html")
     assert "python-version" in outputs(cell, "text/html")
     assert "python-version: Python" in outputs(cell, "text/plain")
+
+
+def test_text_and_html_say_the_same_summary(executed):
+    text = outputs(executed[1], "text/plain")
+    summary = text.strip().splitlines()[-1]
+    assert re.match(r"^\d+ \w+", summary) and re.search(r" in \d+\.\d s$", summary), summary
+    assert "<div><i>%s</i></div>" % summary in outputs(executed[1], "text/html")
+
+
+def test_the_summary_counts_the_time_spent_collecting(executed):
+    assert outputs(executed[8], "stream").strip() == "covers its probes: True"
 
 
 def test_full_report_imports_the_lesson_stack_in_a_child(executed):

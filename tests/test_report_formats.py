@@ -7,6 +7,7 @@ import json
 import os
 import re
 import sys
+from dataclasses import replace
 from html.parser import HTMLParser
 from importlib import resources
 from pathlib import Path
@@ -19,15 +20,21 @@ from junitparser import Error, Failure, JUnitXml, Skipped
 
 import doctor
 from conftest import run_cli
-from doctor.cases import sheet_of_ops, sheet_of_report, short_label
 from doctor.collect import Target
+from doctor.diagnose import diagnose
 from doctor.findings import Finding, error, fix, info, ok, skipped, warning
+from doctor.matrix import build_matrix
+from doctor.notebook.display import ReportDisplay
 from doctor.reader import LoadedReport, ReportError, read_document
 from doctor.registry import registered_checks
 from doctor.render.html import render_html_page
+from doctor.render.json_report import render_json
 from doctor.render.junit import render_junit, xml_text
 from doctor.render.markdown import render_markdown
-from doctor.report import BENCH, REPORT_SCHEMA_VERSION, Report, diagnose
+from doctor.render.matrix_report import matrix_document
+from doctor.render.ops_report import render_ops_text
+from doctor.render.text import Style, render_text
+from doctor.report import BENCH, REPORT_SCHEMA_VERSION, OpResult, Report, ops_report, short_label
 from factories import make_facts, ok_outcome, op_record
 from test_checks_bench import DONE
 from test_cli import assert_one_line_usage_error
@@ -97,6 +104,7 @@ def test_real_full_report_matches_the_schema(real_check):
     assert (report["schema_version"], report["kind"], report["redacted"]) == (REPORT_SCHEMA_VERSION, "check", True)
 
 
+@pytest.mark.slow
 def test_real_ops_report_matches_the_schema(ops_run):
     report = ops_run["report"]
     assert schema_errors(report) == []
@@ -127,6 +135,7 @@ def test_schema_rejects_a_damaged_report(quick_report, damage, expected):
     assert any(expected in message for message in schema_errors(document)), schema_errors(document)
 
 
+@pytest.mark.slow
 def test_schema_rejects_an_unknown_op_class(ops_run):
     document = copy.deepcopy(ops_run["report"])
     document["ops"][0]["class"] = "maybe"
@@ -142,28 +151,31 @@ def as_schema_1(document):
     return old
 
 
-def cases(sheet):
-    return [(case.suite, case.name, case.status, case.result, case.crashed) for case in sheet.cases]
+def cases(report):
+    return [(report.suite_of(entry), entry.id, entry.status, entry.result if isinstance(entry, OpResult) else None,
+             entry.crashed) for entry in report.entries()]
 
 
 def test_reader_upgrades_a_schema_1_check_report(quick_report):
     current = read_document(quick_report, "new.json", full=True)
     loaded = read_document(as_schema_1(quick_report), "old.json", full=True)
     assert isinstance(loaded, LoadedReport)
-    assert (loaded.kind, loaded.path, loaded.sheet.label, loaded.sheet.redacted) == ("check", "old.json", None, False)
-    assert cases(loaded.sheet) == cases(current.sheet)
-    assert loaded.sheet.environment == current.sheet.environment
+    assert (loaded.kind, loaded.path, loaded.report.label, loaded.report.redacted) == ("check", "old.json", None, False)
+    assert cases(loaded.report) == cases(current.report)
+    assert loaded.report.environment == current.report.environment
     assert loaded.report.findings == current.report.findings
     assert (loaded.report.label, loaded.report.redacted, loaded.report.kind) == (None, False, "check")
     assert schema_errors(json.loads(json.dumps(loaded.report.to_dict()))) == []
 
 
+@pytest.mark.slow
 def test_reader_upgrades_a_schema_1_ops_report(ops_run):
     report = ops_run["report"]
     loaded = read_document(as_schema_1(report), "old-ops.json", full=True)
-    assert (loaded.kind, loaded.report, loaded.sheet.label, loaded.sheet.redacted) == ("ops", None, None, False)
-    assert loaded.sheet.environment == {"torch": report["torch"], "device": report["device"], "simulated": False}
-    assert cases(loaded.sheet) == cases(read_document(report, "new-ops.json").sheet)
+    assert (loaded.kind, loaded.report.facts, loaded.report.label, loaded.report.redacted) == ("ops", None, None,
+                                                                                             False)
+    assert loaded.report.environment == {"torch": report["torch"], "device": report["device"], "simulated": False}
+    assert cases(loaded.report) == cases(read_document(report, "new-ops.json").report)
 
 
 def test_reader_refuses_a_newer_schema_with_a_clear_message(quick_report):
@@ -204,7 +216,7 @@ OPS = {"ops": [op_record("conv2d", (1,), "resnet"), op_record("grid_sample", (1,
 
 @pytest.fixture(scope="module")
 def junit_text():
-    return render_junit(sheet_of_report(hand_built_report(ops=OPS)))
+    return render_junit(hand_built_report(ops=OPS))
 
 
 def outcomes(root):
@@ -268,6 +280,8 @@ def test_junit_counts_and_environment_properties(junit_text):
     properties = {prop.get("name"): prop.get("value") for prop in root.find("testsuite").iter("property")}
     assert properties == {
         "label": label, "dl-doctor": doctor.__version__, "kind": "check", "redacted": "false",
+        "summary": "2 errors, 1 warning, 1 ok, 1 info, 1 skipped; ops: 1 native, 1 fallback, 1 unsupported, 1 wrong, "
+                   "1 crashed",
         "python": "3.11.7", "python_executable": "/opt/course/bin/python", "os": "Linux", "machine": "x86_64",
         "torch": "2.14.1+cu130", "torch_flavour": "cuda", "fastai_device": "cuda:0",
         "gpus": "NVIDIA H100 80GB HBM3", "lesson": "1", "quick": "false",
@@ -278,7 +292,7 @@ def test_junit_escapes_characters_xml_cannot_hold(junit_text):
     assert XML_CHARS.match(junit_text)
     assert "\\x00\\x1B\\x07" in junit_text and "\\x0B\\x0C" in junit_text
     assert "]]&gt; &lt;&amp;&gt;" in junit_text
-    text = render_junit(sheet_of_report(Report(
+    text = render_junit((Report(
         findings=[error("lone \ud800 surrogate and \ufffe", "\ud83d").stamped("numpy-abi", "packages")],
         facts=make_facts(), timings={})))
     assert XML_CHARS.match(text)
@@ -334,8 +348,9 @@ def test_junit_of_a_real_report_validates_and_has_a_case_per_check_and_op(real_c
         ("native", "fallback", "unsupported", "dtype-unsupported"))
 
 
+@pytest.mark.slow
 def test_junit_of_an_ops_report_validates(ops_run):
-    text = render_junit(sheet_of_ops(ops_run["report"]))
+    text = render_junit(read_document(ops_run["report"], "ops.json").report)
     JUNIT_XSD.validate(text)
     root = ElementTree.fromstring(text.encode("utf-8"))
     device = ops_run["report"]["device"]
@@ -363,7 +378,7 @@ def test_xsd_rejects_what_consumers_cannot_read(document):
 
 @pytest.fixture(scope="module")
 def markdown_text():
-    return render_markdown(sheet_of_report(hand_built_report(ops={"ops": []})))
+    return render_markdown(hand_built_report(ops={"ops": []}))
 
 
 def unescaped_pipes(line):
@@ -384,7 +399,7 @@ def test_markdown_table_rows_survive_pipes_and_html(markdown_text):
 def test_markdown_puts_problems_before_what_passed(markdown_text):
     lines = markdown_text.splitlines()
     assert lines[0] == "### dl-doctor check · Linux py3.11 torch 2.14.1 cuda:0"
-    assert lines[2].startswith("**2 error, 1 warning, 1 ok, 1 info, 1 skipped")
+    assert lines[2].startswith("**2 errors, 1 warning, 1 ok, 1 info, 1 skipped** · ")
 
     def row(name):
         return next(index for index, line in enumerate(lines) if line.startswith("| ") and "`%s`" % name in line)
@@ -402,12 +417,12 @@ def test_markdown_puts_problems_before_what_passed(markdown_text):
 def test_markdown_fences_evidence_that_holds_backticks():
     report = Report(findings=[error("broken", "```\nrm -rf /\n```\n").stamped("numpy-abi", "packages")],
                     facts=make_facts(), timings={})
-    assert "````text\n```\nrm -rf /\n```\n````" in render_markdown(sheet_of_report(report))
+    assert "````text\n```\nrm -rf /\n```\n````" in render_markdown(report)
 
 
 def test_markdown_says_nothing_to_fix_when_nothing_fails():
     report = Report(findings=[ok("fine").stamped("python-version", "python")], facts=make_facts(), timings={})
-    text = render_markdown(sheet_of_report(report))
+    text = render_markdown(report)
     assert "Nothing to fix." in text and "| ✅ | `python-version` | fine |" in text
 
 
@@ -461,7 +476,7 @@ def test_html_page_is_self_contained_and_escapes_report_text():
                                                                                                  "packages"),
                 warning("style=\"background:url(https://evil.example)\"").stamped("torch-build", "devices"),
                 skipped("not a Mac").stamped("mps-fallback", "mps")]
-    page = render_html_page(sheet_of_report(Report(findings=findings, facts=make_facts(ops=OPS), timings={})))
+    page = render_html_page(Report(findings=findings, facts=make_facts(ops=OPS), timings={}))
     parser = assert_self_contained_html(page)
     text = "".join(parser.text)
     assert "<script>alert('x')</script>" in text
@@ -505,6 +520,7 @@ def test_check_appends_its_summary_to_the_github_step_summary(tmp_path):
         assert home + os.sep not in text
 
 
+@pytest.mark.slow
 def test_ops_appends_its_summary_too(ops_run):
     text = ops_run["summary"]
     assert text.startswith("### dl-doctor ops · ops leg\n")
@@ -529,8 +545,8 @@ def test_label_names_the_report_and_short_label_describes_it(tmp_path, quick_rep
     environment = quick_report["environment"]
     torch = ("torch " + environment["torch"].split("+")[0]) if environment["torch"] else "no torch"
     expected = "%s py%s %s" % (environment["os"], ".".join(environment["python"].split(".")[:2]), torch)
-    assert read_document(quick_report, "q.json").sheet.label is None
-    assert short_label(read_document(quick_report, "q.json").sheet.environment) == expected
+    assert read_document(quick_report, "q.json").report.label is None
+    assert short_label(read_document(quick_report, "q.json").report.environment) == expected
 
 
 @pytest.mark.parametrize("environment, expected", [
@@ -542,3 +558,58 @@ def test_label_names_the_report_and_short_label_describes_it(tmp_path, quick_rep
 ])
 def test_short_label(environment, expected):
     assert short_label(environment) == expected
+
+
+# --- One summary: every format counts the same report the same way ----------------------------------------------
+
+CHECKED = "2 errors, 1 warning, 1 ok, 1 info, 1 skipped; ops: 1 native, 1 fallback, 1 unsupported, 1 wrong, 1 crashed"
+
+
+def junit_summary(text):
+    root = ElementTree.fromstring(text.encode("utf-8"))
+    return next(prop.get("value") for prop in root.iter("property") if prop.get("name") == "summary")
+
+
+def test_every_format_says_the_same_summary_of_a_check_report():
+    """Findings and op results are counted apart: checks judge, an op's class is what the device did."""
+    report = replace(hand_built_report(ops=OPS), timings={"collect_s": 6.0, "checks_s": 1.04})
+    words = CHECKED + " in 7.0 s"
+    assert report.summary().words() == words
+    assert render_text(report, Style(unicode=False, color=False)).splitlines()[-1] == words
+    assert render_markdown(report).splitlines()[2].startswith("**%s** · " % words)
+    assert junit_summary(render_junit(report)) == words
+    assert "<div><i>%s</i></div>" % words in render_html_page(report)
+    shown = ReportDisplay(report)._repr_mimebundle_()
+    assert shown["text/plain"].splitlines()[-1] == words
+    assert "<div><i>%s</i></div>" % words in shown["text/html"]
+    document = json.loads(render_json(report))
+    assert document["summary"] == {"error": 2, "warning": 1, "info": 1, "ok": 1, "skipped": 1}
+    matrix = matrix_document(build_matrix([read_document(document, "leg.json")]))
+    assert matrix["columns"][0]["summary"] == words
+
+
+def test_every_format_says_the_same_summary_of_an_ops_report():
+    report = ops_report(dict(OPS, device="cuda", torch="2.14.1+cu130"), seconds=3.0)
+    words = "ops: 1 native, 1 fallback, 1 unsupported, 1 wrong, 1 crashed in 3.0 s"
+    assert report.summary().words() == words
+    assert render_ops_text(report).splitlines()[-1] == words + " on cuda (torch 2.14.1+cu130), 0 child restarts"
+    assert render_markdown(report).splitlines()[2].startswith("**%s** · " % words)
+    assert junit_summary(render_junit(report)) == words
+    assert "<div><i>%s</i></div>" % words in render_html_page(report)
+    document = json.loads(render_json(report))
+    assert document["summary"] == {"native": 1, "fallback": 1, "unsupported": 1, "wrong": 1, "crashed": 1}
+    assert schema_errors(document) == []
+    assert read_document(document, "ops.json").report.summary().words() == words
+
+
+def test_a_fix_keeps_its_commands_apart_from_its_words_in_every_format():
+    """A fix is text plus commands: each format shows the commands as commands, none re-splits flattened text."""
+    finding = error("NumPy 2 breaks torch", "", fix("downgrade numpy\n(then restart)", "pip install 'numpy<2'",
+                                                     "python -c 'import torch'")).stamped("numpy-abi", "packages")
+    report = Report(findings=[finding], facts=make_facts(), timings={})
+    assert "```sh\npip install 'numpy<2'\npython -c 'import torch'\n```" in render_markdown(report)
+    page = render_html_page(report)
+    assert "<pre style=\"margin:2px 0\">pip install &#x27;numpy&lt;2&#x27;</pre>" in page
+    assert "<b>fix:</b> downgrade numpy\n(then restart)</div>" in page
+    failure = ElementTree.fromstring(render_junit(report).encode("utf-8")).find(".//failure")
+    assert failure.text == "fix: downgrade numpy\n(then restart)\n$ pip install 'numpy<2'\n$ python -c 'import torch'"

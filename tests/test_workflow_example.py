@@ -92,7 +92,7 @@ def test_the_commands_run_here_and_their_reports_merge(workflow, tmp_path, real_
                              dict(env, GITHUB_STEP_SUMMARY=str(summary)))
         assert completed.returncode in (0, 1), completed.stderr
     leg_report = read_report(str(leg_folder / "dl-doctor.json"))
-    assert leg_report.sheet.label == env["LABEL"]
+    assert leg_report.report.label == env["LABEL"]
     assert (leg_folder / "dl-doctor.xml").read_text().startswith("<?xml")
     assert summary.read_text().count("### dl-doctor check") == 2  # each check step appended its summary
 

@@ -33,8 +33,8 @@ def run_bench_command(arguments: argparse.Namespace, stdout: TextIO) -> int:
     from doctor.bench import BenchInputError, check_request
     from doctor.registry import registered_checks
     from doctor.commands.output import publish, render_report, report_step_summary
-    from doctor.render.text import Style, summary_line
-    from doctor.report import diagnose
+    from doctor.diagnose import diagnose
+    from doctor.render.text import Style
 
     request = BenchRequest(device=arguments.device, size=arguments.size, epochs=arguments.epochs,
                            batch=arguments.batch, data=arguments.data, budget_s=arguments.budget)
@@ -60,6 +60,6 @@ def run_bench_command(arguments: argparse.Namespace, stdout: TextIO) -> int:
                               checks=registered_checks("bench")), kind=BENCH)
     style = Style.for_stream(stdout) if arguments.output is None else Style(unicode=True, color=False)
     text = render_report(report, arguments, style, verbose=True)
-    publish(text, arguments, stdout, summary_line(report), "benchmark report",
+    publish(text, arguments, stdout, report.summary().words(), "benchmark report",
             lambda: report_step_summary(report, arguments))
     return report.exit_code()

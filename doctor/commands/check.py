@@ -13,8 +13,8 @@ from doctor.commands.inputs import load_facts_file, target_of
 def run_check(arguments: argparse.Namespace, stdout: TextIO) -> int:
     from doctor.commands.output import publish, render_report, report_step_summary
     from doctor.registry import registered_checks
-    from doctor.render.text import Style, summary_line
-    from doctor.report import diagnose
+    from doctor.diagnose import diagnose
+    from doctor.render.text import Style
 
     if arguments.facts and arguments.python:
         raise UsageError("--facts and --python cannot be combined: saved facts already name their interpreter")
@@ -52,7 +52,7 @@ def run_check(arguments: argparse.Namespace, stdout: TextIO) -> int:
                       checks=registered_checks("check"), started=started)
     style = Style.for_stream(stdout) if arguments.output is None else Style(unicode=True, color=False)
     text = render_report(report, arguments, style, verbose=arguments.verbose)
-    publish(text, arguments, stdout, summary_line(report), "report", lambda: report_step_summary(report, arguments))
+    publish(text, arguments, stdout, report.summary().words(), "report", lambda: report_step_summary(report, arguments))
     if arguments.fix:
         if arguments.facts:
             raise UsageError("--fix needs a live environment, not saved --facts")

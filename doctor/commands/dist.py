@@ -23,8 +23,8 @@ def run_dist_command(arguments: argparse.Namespace, stdout: TextIO) -> int:
     from doctor.registry import registered_checks
     from doctor.render.dist_table import render_bandwidth_table
     from doctor.commands.output import publish, render_report, report_step_summary
-    from doctor.render.text import Style, summary_line
-    from doctor.report import diagnose
+    from doctor.diagnose import diagnose
+    from doctor.render.text import Style
 
     request = DistRequest(backend=arguments.backend, nproc=arguments.nproc, port=arguments.port,
                           timeout_s=arguments.timeout, fastai=not arguments.no_fastai)
@@ -39,6 +39,6 @@ def run_dist_command(arguments: argparse.Namespace, stdout: TextIO) -> int:
     style = Style.for_stream(stdout) if arguments.output is None else Style(unicode=True, color=False)
     text = render_report(report, arguments, style, verbose=arguments.verbose)
     table = render_bandwidth_table(facts) if arguments.format == "text" else ""
-    publish(text + ("\n" + table if table else ""), arguments, stdout, summary_line(report), "dist report",
+    publish(text + ("\n" + table if table else ""), arguments, stdout, report.summary().words(), "dist report",
             lambda: report_step_summary(report, arguments))
     return report.exit_code()

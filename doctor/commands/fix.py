@@ -34,7 +34,7 @@ def run_fix(arguments: argparse.Namespace, stdout: TextIO) -> int:
         return undo(target, stdout)
     from doctor.collect import collect_facts
     from doctor.render.progress import ProgressBar
-    from doctor.report import diagnose
+    from doctor.diagnose import diagnose
 
     # A full collection imports torch and fastai (seconds): say so on a terminal rather than sit silent.
     bar = ProgressBar(sys.stderr, True)

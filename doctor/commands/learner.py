@@ -157,8 +157,8 @@ def run_learner(arguments: argparse.Namespace, stdout: TextIO) -> int:
     from doctor.commands.output import publish, render_report, report_step_summary
     from doctor.lessons import DEFAULT_LESSON
     from doctor.registry import registered_checks
-    from doctor.render.text import Style, summary_line
-    from doctor.report import diagnose
+    from doctor.diagnose import diagnose
+    from doctor.render.text import Style
 
     started = time.perf_counter()
     data = read_learner_input(arguments.path, arguments.requirements)
@@ -167,5 +167,5 @@ def run_learner(arguments: argparse.Namespace, stdout: TextIO) -> int:
     report = diagnose(target, DEFAULT_LESSON, facts=facts, checks=registered_checks("learner"), started=started)
     style = Style.for_stream(stdout) if arguments.output is None else Style(unicode=True, color=False)
     text = render_report(report, arguments, style, verbose=arguments.verbose)
-    publish(text, arguments, stdout, summary_line(report), "report", lambda: report_step_summary(report, arguments))
+    publish(text, arguments, stdout, report.summary().words(), "report", lambda: report_step_summary(report, arguments))
     return report.exit_code(strict=arguments.strict)

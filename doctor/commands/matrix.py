@@ -38,8 +38,8 @@ def run_matrix(arguments: argparse.Namespace, stdout: TextIO) -> int:
     redactor = redactor_for(arguments.redact)
     # A report redacted where it was written is redacted by its own machine's names; only the rest need it here,
     # and only in what the table shows.
-    reports = [report if report.sheet.redacted else replace(report, sheet=report.sheet.shareable(redactor, False))
-               for report in _read_all(arguments.reports, arguments.skip_bad)]
+    reports = [loaded if loaded.report.redacted else replace(loaded, report=loaded.report.shareable(redactor, False))
+               for loaded in _read_all(arguments.reports, arguments.skip_bad)]
     matrix = build_matrix(reports)
     render = {"markdown": render_matrix_markdown, "html": render_matrix_html, "json": render_matrix_json}
     write_output(render[arguments.format](matrix), arguments.output, stdout)
@@ -54,10 +54,10 @@ def run_diff(arguments: argparse.Namespace, stdout: TextIO) -> int:
     """Exit 0 when the two environments match, 1 when they differ (as diff(1) does)."""
     from dataclasses import replace
 
-    from doctor.cases import label_of
     from doctor.diff import diff_reports
     from doctor.reader import ReportError, read_report
     from doctor.render.diff_report import render_diff_json, render_diff_markdown, render_diff_text
+    from doctor.report import label_of
 
     try:
         a, b = read_report(arguments.a, full=True), read_report(arguments.b, full=True)
@@ -65,7 +65,7 @@ def run_diff(arguments: argparse.Namespace, stdout: TextIO) -> int:
     except ReportError as exc:
         raise UsageError(str(exc)) from None
     redactor = redactor_for(arguments.redact)
-    label_a, label_b = label_of(a.sheet), label_of(b.sheet)
+    label_a, label_b = label_of(a.report), label_of(b.report)
     if redactor is not None:
         # Compared again once redacted: two home folders that both became ~ are no difference to share.
         redacted = [replace(d, name=redactor.text(d.name), a=d.a and redactor.text(d.a), b=d.b and redactor.text(d.b))

@@ -15,8 +15,8 @@ def run_ops(arguments: argparse.Namespace, stdout: TextIO) -> int:
     from doctor.results.ops import SEVERE_CLASSES, available_devices, by_class, torch_failure
     from doctor.probes.programs.op_catalog import catalog_names
     from doctor.probes.runner import killed_on_interrupt
-    from doctor.commands.output import ops_step_summary, publish, render_ops_report
-    from doctor.render.ops_report import ops_document, summary_line
+    from doctor.commands.output import publish, render_report, report_step_summary
+    from doctor.report import ops_report
 
     if arguments.catalog == "lesson":
         unknown = [name for name in arguments.op if name not in catalog_names()]
@@ -49,7 +49,7 @@ def run_ops(arguments: argparse.Namespace, stdout: TextIO) -> int:
         raise UsageError("--catalog all needs torch's OpInfo database, which does not import here (%s); "
                          "it needs the expecttest package: %s -m pip install expecttest"
                          % (data["catalog_error"], python))
-    document = ops_document(data, seconds=time.perf_counter() - started)
-    publish(render_ops_report(document, arguments), arguments, stdout, summary_line(data), "ops report",
-            lambda: ops_step_summary(document, arguments))
+    report = ops_report(data, seconds=time.perf_counter() - started)
+    publish(render_report(report, arguments, None, verbose=False), arguments, stdout, report.summary().words(),
+            "ops report", lambda: report_step_summary(report, arguments))
     return EXIT_FINDINGS if by_class(data, *SEVERE_CLASSES) else EXIT_OK

@@ -8,7 +8,7 @@ every other format, and any file written with ``--output``, is meant to be share
 
 import argparse
 import os
-from typing import Any, Callable, Dict, Mapping, Optional, TextIO
+from typing import Callable, Optional, TextIO
 
 from doctor.commands import UsageError
 from doctor.commands.inputs import write_output
@@ -24,68 +24,46 @@ def redactor_of(arguments: argparse.Namespace) -> Optional[Redactor]:
 
 
 def render_report(report, arguments: argparse.Namespace, style, verbose: bool) -> str:
-    """A check or bench Report in ``arguments.format``."""
-    from doctor.cases import sheet_of_report
-
+    """A Report of any kind in ``arguments.format``, labelled and redacted as the options say."""
     report = report.labelled(arguments.label).shareable(redactor_of(arguments))
     if arguments.format == "text":
-        from doctor.render.text import render_text
-
-        return render_text(report, style, verbose=verbose)
+        return _render_text(report, style, verbose)
     if arguments.format == "json":
         from doctor.render.json_report import render_json
 
         return render_json(report)
-    return render_sheet(sheet_of_report(report), arguments.format)
+    if arguments.format == "markdown":
+        from doctor.render.markdown import render_markdown
+
+        return render_markdown(report)
+    if arguments.format == "junit":
+        from doctor.render.junit import render_junit
+
+        return render_junit(report)
+    from doctor.render.html import render_html_page
+
+    return render_html_page(report)
+
+
+def _render_text(report, style, verbose: bool) -> str:
+    from doctor.report import OPS
+
+    if report.kind == OPS:
+        from doctor.render.ops_report import render_ops_text
+
+        return render_ops_text(report)
+    from doctor.fixes.pip_merge import merge_finding_fixes, targets_windows
+    from doctor.render.text import render_text
+
+    installs = merge_finding_fixes(report.findings, targets_windows(report.facts))
+    return render_text(report, style, verbose=verbose, installs=installs)
 
 
 def report_step_summary(report, arguments: argparse.Namespace) -> str:
     """A Report as Markdown for the CI job summary, which is always shared."""
-    from doctor.cases import sheet_of_report
+    from doctor.render.markdown import render_markdown
 
-    return render_sheet(sheet_of_report(report.labelled(arguments.label).shareable(redactor_for(arguments.redact))),
-                        "markdown")
-
-
-def ops_step_summary(document: Mapping[str, Any], arguments: argparse.Namespace) -> str:
-    from doctor.cases import sheet_of_ops
-
-    shared = shareable_document(dict(document, label=arguments.label), redactor_for(arguments.redact))
-    return render_sheet(sheet_of_ops(shared), "markdown")
-
-
-def render_ops_report(document: Mapping[str, Any], arguments: argparse.Namespace) -> str:
-    """An ops report (``doctor.render.ops_report.ops_document``) in ``arguments.format``."""
-    from doctor.cases import sheet_of_ops
-    from doctor.render.ops_report import render_ops_json, render_ops_text
-
-    document = shareable_document(dict(document, label=arguments.label), redactor_of(arguments))
-    if arguments.format == "text":
-        return render_ops_text(document)
-    if arguments.format == "json":
-        return render_ops_json(document)
-    return render_sheet(sheet_of_ops(document), arguments.format)
-
-
-def shareable_document(document: Mapping[str, Any], redactor: Optional[Redactor]) -> Dict[str, Any]:
-    if redactor is None:
-        return dict(document)
-    return dict(redactor.document(document), redacted=True)
-
-
-def render_sheet(sheet, format: str) -> str:
-    """A CaseSheet as Markdown, JUnit XML or an HTML page."""
-    if format == "markdown":
-        from doctor.render.markdown import render_markdown
-
-        return render_markdown(sheet)
-    if format == "junit":
-        from doctor.render.junit import render_junit
-
-        return render_junit(sheet)
-    from doctor.render.html import render_html_page
-
-    return render_html_page(sheet)
+    return render_markdown(report.labelled(arguments.label).shareable(redactor_for(arguments.redact)))
 
 
 def publish(text: str, arguments: argparse.Namespace, stdout: TextIO, summary: str, what: str,

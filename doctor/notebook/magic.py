@@ -1,10 +1,11 @@
 """The ``%doctor`` line magic: the checks for the kernel's own interpreter and working directory, shown as
-HTML (the Report's ``_repr_mimebundle_``), with fixes the kernel can apply to itself."""
+HTML and text (doctor.notebook.display), with fixes the kernel can apply to itself."""
 
 import argparse
 import os
 import shlex
 import sys
+import time
 from typing import List, Optional
 
 from doctor.lessons import DEFAULT_LESSON, LESSONS
@@ -59,7 +60,8 @@ def _kernel() -> Optional[object]:
 
 
 def doctor_magic(line: str = ""):
-    """``%doctor``: returns the Report, which Jupyter shows as HTML (or text)."""
+    """``%doctor``: returns the report wrapped for display (``.report`` is the Report itself), which Jupyter
+    shows as HTML (or text)."""
     if _kernel() is None:
         print(OUTSIDE)
         return None
@@ -70,7 +72,8 @@ def doctor_magic(line: str = ""):
         return None
     from doctor.requests import BenchRequest
     from doctor.collect import Target, collect_facts
-    from doctor.report import diagnose
+    from doctor.diagnose import diagnose
+    from doctor.notebook.display import ReportDisplay
 
     try:
         target = Target(python=sys.executable, cwd=os.getcwd())
@@ -89,22 +92,23 @@ def doctor_magic(line: str = ""):
         except UsageError as exc:
             print("%%doctor: %s" % exc)
             return None
+    started = time.perf_counter()
     facts = collect_facts(target, arguments.lesson, quick=arguments.quick,
                           bench=BenchRequest() if arguments.bench else None)
     if learner is not None:
         from doctor.commands.learner import collect_with_learner
 
         facts = collect_with_learner(target, arguments.lesson, False, learner, facts)
-    report = diagnose(target, arguments.lesson, facts=facts)
+    report = diagnose(target, arguments.lesson, facts=facts, started=started)
     if arguments.ops:
         _show_ops(report)
     if arguments.fix:
         from IPython.display import display
 
-        display(report)
+        display(ReportDisplay(report))
         _fix_in_kernel(report, target)
         return None
-    return report
+    return ReportDisplay(report)
 
 
 def _widgets(target, timeout_s: float):
@@ -124,9 +128,9 @@ def _show_ops(report) -> None:
     from IPython.display import HTML, display
     from tabulate import tabulate
 
-    data = report.facts.data("ops") or {}
-    rows = [(r["op"], r["class"], r.get("evidence", "")) for r in data.get("ops", [])]
-    display(HTML("<div><b>ops on %s</b></div>%s" % (data.get("device"), tabulate(
+    results = report.ops.results if report.ops else ()
+    rows = [(op.name, op.result, op.evidence) for op in results]
+    display(HTML("<div><b>ops on %s</b></div>%s" % (report.ops.device if report.ops else None, tabulate(
         rows, headers=("op", "class", "evidence"), tablefmt="html"))))
 
 

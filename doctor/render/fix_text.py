@@ -1,15 +1,17 @@
 """Text for ``dl-doctor fix``: the plan before anything is written, every fix left to the learner with
 the pip commands merged, what was written or installed, and the re-check."""
 
-from typing import List, Sequence, Tuple
+from typing import TYPE_CHECKING, List, Sequence, Tuple
 
 from doctor.findings import ERROR, WARNING, Finding
-from doctor.fixes import AppliedWrite, Plan
-from doctor.fixes.workflow import Proposal
 from doctor.render.text import Style, render_installs, symbol
 
+if TYPE_CHECKING:  # named in annotations only: a renderer reads the plans, it never loads the fixing machinery
+    from doctor.fixes import AppliedWrite, Plan
+    from doctor.fixes.workflow import Proposal
 
-def render_proposal(proposal: Proposal, applying: bool, installing: bool = False) -> str:
+
+def render_proposal(proposal: "Proposal", applying: bool, installing: bool = False) -> str:
     lines: List[str] = []
     for plan in proposal.plans:
         lines.append("%s: %s" % (plan.fix_id, plan.summary))
@@ -37,7 +39,8 @@ def render_proposal(proposal: Proposal, applying: bool, installing: bool = False
     return "\n".join(lines).lstrip("\n") + "\n"
 
 
-def render_applied(results: Sequence[Tuple[Plan, Sequence[AppliedWrite], Sequence[Finding]]], style: Style) -> str:
+def render_applied(results: Sequence[Tuple["Plan", Sequence["AppliedWrite"], Sequence[Finding]]],
+                   style: Style) -> str:
     lines: List[str] = []
     for plan, writes, findings in results:
         for write in writes:

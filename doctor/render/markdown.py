@@ -8,16 +8,17 @@ import html
 import re
 from typing import List
 
-from doctor.cases import Case, CaseSheet, label_of
 from doctor.findings import ERROR, INFO, OK, SKIPPED, WARNING
+from doctor.report import Entry, Report, label_of, worst_first
 
 STATUS_MARKS = {OK: "✅", INFO: "ℹ️", WARNING: "⚠️", ERROR: "❌", SKIPPED: "➖"}
 CRASHED_MARK = "💥"
 DETAIL_LINES = 40
 
 
-def mark(case: Case) -> str:
-    return CRASHED_MARK if case.crashed else STATUS_MARKS[case.status]
+def mark(entry) -> str:
+    """The mark of anything with a ``status`` and ``crashed``: a finding, an op result, a matrix cell."""
+    return CRASHED_MARK if entry.crashed else STATUS_MARKS[entry.status]
 
 
 def cell(text: object) -> str:
@@ -32,53 +33,51 @@ def fenced(text: str, language: str = "text") -> str:
     return "%s%s\n%s\n%s" % (fence, language, text.rstrip("\n"), fence)
 
 
-def _heading(sheet: CaseSheet) -> List[str]:
-    environment = sheet.environment
+def _heading(report: Report) -> List[str]:
+    environment = report.environment or {}
     facts = ["Python %s" % environment.get("python", "?"),
              "%s %s" % (environment.get("os") or "?", environment.get("machine") or ""),
              "torch %s" % environment["torch"] if environment.get("torch") else "no torch"]
     if environment.get("device"):
         facts.append("device %s" % environment["device"])
-    if environment.get("lesson"):
-        facts.append("lesson %s" % environment["lesson"])
-    return ["### dl-doctor %s · %s" % (sheet.kind, cell(label_of(sheet))), "",
-            "**%s** · %s · dl-doctor %s%s" % (sheet.summary(), cell(" · ".join(f.strip() for f in facts)),
-                                              cell(sheet.tool_version), " · redacted" if sheet.redacted else "")]
+    if report.lesson:
+        facts.append("lesson %s" % report.lesson)
+    return ["### dl-doctor %s · %s" % (report.kind, cell(label_of(report))), "",
+            "**%s** · %s · dl-doctor %s%s" % (report.summary().words(), cell(" · ".join(f.strip() for f in facts)),
+                                              cell(report.tool_version), " · redacted" if report.redacted else "")]
 
 
-def _table(cases: List[Case]) -> List[str]:
+def _table(entries: List[Entry]) -> List[str]:
     lines = ["| | case | result |", "|---|---|---|"]
-    lines += ["| %s | `%s` | %s |" % (mark(case), cell(case.name), cell(case.title)) for case in cases]
+    lines += ["| %s | `%s` | %s |" % (mark(entry), cell(entry.id), cell(entry.title)) for entry in entries]
     return lines
 
 
-def _evidence(case: Case) -> List[str]:
+def _evidence(entry: Entry) -> List[str]:
     lines = ["<details%s><summary>%s <code>%s</code>: %s</summary>" % (
-        " open" if case.status == ERROR else "", mark(case), cell(case.name), cell(case.title)), ""]
-    if case.detail:
-        detail = case.detail.rstrip().splitlines()
+        " open" if entry.status == ERROR else "", mark(entry), cell(entry.id), cell(entry.title)), ""]
+    if entry.detail:
+        detail = entry.detail.rstrip().splitlines()
         if len(detail) > DETAIL_LINES:
             detail = ["... (%d earlier lines left out)" % (len(detail) - DETAIL_LINES)] + detail[-DETAIL_LINES:]
         lines += [fenced("\n".join(detail)), ""]
-    if case.fix:
-        text, *commands = case.fix.split("\n")
-        lines.append("**fix:** %s" % cell(text))
-        if commands:
-            lines += ["", fenced("\n".join(command[2:] if command.startswith("$ ") else command
-                                           for command in commands), "sh")]
+    if entry.fix:
+        lines.append("**fix:** %s" % cell(entry.fix.text))
+        if entry.fix.commands:
+            lines += ["", fenced("\n".join(entry.fix.commands), "sh")]
         lines.append("")
     lines += ["</details>", ""]
     return lines
 
 
-def render_markdown(sheet: CaseSheet) -> str:
-    cases = sheet.worst_first()
-    problems = [case for case in cases if case.status in (ERROR, WARNING)]
-    rest = [case for case in cases if case.status not in (ERROR, WARNING)]
-    lines = _heading(sheet) + [""]
+def render_markdown(report: Report) -> str:
+    entries = worst_first(report)
+    problems = [entry for entry in entries if entry.status in (ERROR, WARNING)]
+    rest = [entry for entry in entries if entry.status not in (ERROR, WARNING)]
+    lines = _heading(report) + [""]
     if problems:
         lines += _table(problems) + [""]
-        lines += [line for case in problems for line in _evidence(case)]
+        lines += [line for entry in problems for line in _evidence(entry)]
     else:
         lines += ["Nothing to fix.", ""]
     if rest:

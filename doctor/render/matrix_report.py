@@ -7,12 +7,11 @@ import json
 from html import escape
 from typing import Any, Dict, List, Optional
 
-from doctor.cases import Case
 from doctor.findings import ERROR, WARNING
 from doctor.matrix import Matrix, Row
 from doctor.render.html import html_page, status_badge
 from doctor.render.markdown import cell, mark
-from doctor.report import REPORT_SCHEMA_VERSION, TOOL_NAME
+from doctor.report import REPORT_SCHEMA_VERSION, TOOL_NAME, Entry, OpResult
 
 MATRIX_KIND = "matrix"
 
@@ -26,7 +25,7 @@ def _failures_text(column: str, failing: Dict[str, List[str]], warned: Dict[str,
     return "; ".join(parts) or "nothing fails"
 
 
-def _markdown_cell(case: Optional[Case]) -> str:
+def _markdown_cell(case: Optional[Entry]) -> str:
     return "" if case is None else mark(case)
 
 
@@ -57,7 +56,7 @@ def render_matrix_markdown(matrix: Matrix) -> str:
     return "\n".join(lines)
 
 
-def _html_cell(case: Optional[Case]) -> str:
+def _html_cell(case: Optional[Entry]) -> str:
     if case is None:
         return '<td title="not run on this leg"></td>'
     return '<td style="text-align:center" title="%s">%s</td>' % (escape(case.title), status_badge(case.status,
@@ -94,11 +93,13 @@ def matrix_document(matrix: Matrix) -> Dict[str, Any]:
         "schema_version": REPORT_SCHEMA_VERSION,
         "kind": MATRIX_KIND,
         "tool": {"name": TOOL_NAME},
-        "columns": [{"label": label, "source": source, "environment": dict(environment)}
-                    for label, source, environment in zip(matrix.columns, matrix.sources, matrix.environments)],
+        "columns": [{"label": label, "source": source, "environment": dict(environment), "summary": summary}
+                    for label, source, environment, summary in zip(matrix.columns, matrix.sources,
+                                                                    matrix.environments, matrix.summaries)],
         "rows": [{"section": row.section, "name": row.name,
                   "cells": [None if case is None else {"status": case.status, "title": case.title,
-                                                       "crashed": case.crashed, "result": case.result or None}
+                                                       "crashed": case.crashed,
+                                                       "result": case.result if isinstance(case, OpResult) else None}
                             for case in row.cells]}
                  for row in matrix.rows],
         "errors": matrix.failing((ERROR,)),

@@ -1,67 +1,27 @@
-"""Renderers for ``dl-doctor ops``: a table per op for people, JSON with every record for machines."""
+"""``dl-doctor ops`` for people: a table of the ops run, one row per op, under the device it ran on."""
 
-import json
-from typing import Any, Dict, Mapping, Optional
-
-import doctor
-from doctor.results.ops import OP_STATUSES
-from doctor.report import REPORT_SCHEMA_VERSION, TOOL_NAME
+from doctor.report import Report
 
 EVIDENCE_WIDTH = 70
 
 
-def class_counts(data: Mapping[str, Any]) -> Dict[str, int]:
-    counts = {status: 0 for status in OP_STATUSES}
-    for record in data.get("ops", []):
-        counts[record["class"]] += 1
-    return {status: count for status, count in counts.items() if count}
-
-
-def summary_line(data: Mapping[str, Any]) -> str:
-    counts = ", ".join("%d %s" % (count, status) for status, count in class_counts(data).items())
-    return "%d ops on %s (torch %s): %s; %d child restart(s)" % (
-        len(data.get("ops", [])), data.get("device"), data.get("torch"), counts or "none", data.get("restarts", 0))
-
-
-def render_ops_text(data: Mapping[str, Any]) -> str:
+def render_ops_text(report: Report) -> str:
+    """An ops report (kind "ops") as a table, then its summary."""
     from tabulate import tabulate
 
+    run = report.ops
     rows = []
-    for record in data.get("ops", []):
-        evidence = record.get("evidence", "").replace("\n", " ")
+    for op in run.results if run else ():
+        evidence = op.evidence.replace("\n", " ")
         if len(evidence) > EVIDENCE_WIDTH:
             evidence = evidence[: EVIDENCE_WIDTH - 3] + "..."
-        seconds = record.get("seconds")
-        rows.append((record["op"], record["class"], "" if seconds is None else "%.4f" % seconds,
-                     ",".join(str(n) for n in record.get("lessons", [])), evidence))
+        seconds = op.record.get("seconds")
+        rows.append((op.name, op.result, "" if seconds is None else "%.4f" % seconds,
+                     ",".join(str(n) for n in op.record.get("lessons", [])), evidence))
     table = tabulate(rows, headers=("op", "class", "seconds", "lessons", "evidence"))
-    simulated = " (simulated)" if data.get("simulated") else ""
-    return "%s%s\n\n%s\n\n%s\n" % ("device %s%s" % (data.get("device"), simulated), "", table, summary_line(data))
-
-
-def ops_document(data: Mapping[str, Any], label: Optional[str] = None, seconds: Optional[float] = None
-                 ) -> Dict[str, Any]:
-    """The ops run as a report: the JSON contract of ``dl-doctor ops --format json`` (kind "ops")."""
-    environment = {"python": data.get("python"), "os": data.get("os"), "machine": data.get("machine"),
-                   "torch": data.get("torch"), "device": data.get("device"), "simulated": bool(data.get("simulated"))}
-    return {
-        "schema_version": REPORT_SCHEMA_VERSION,
-        "kind": "ops",
-        "tool": {"name": TOOL_NAME, "version": doctor.__version__},
-        "label": label,
-        "redacted": False,
-        "environment": environment,
-        "seconds": seconds,
-        "device": data.get("device"),
-        "simulated": bool(data.get("simulated")),
-        "torch": data.get("torch"),
-        "catalog": data.get("catalog"),
-        "fallback_variable": data.get("fallback_variable"),
-        "restarts": data.get("restarts", 0),
-        "summary": class_counts(data),
-        "ops": list(data.get("ops", [])),
-    }
-
-
-def render_ops_json(document: Mapping[str, Any]) -> str:
-    return json.dumps(document, indent=2) + "\n"
+    device = run.device if run else None
+    simulated = " (simulated)" if run and run.simulated else ""
+    restarts = run.restarts if run else 0
+    return "device %s%s\n\n%s\n\n%s on %s (torch %s), %d child restart%s\n" % (
+        device, simulated, table, report.summary().words(), device, run.torch if run else None, restarts,
+        "" if restarts == 1 else "s")

@@ -6,11 +6,13 @@ or NO_COLOR is set (https://no-color.org).
 
 import os
 from dataclasses import dataclass
-from typing import Dict, List, Sequence, TextIO
+from typing import TYPE_CHECKING, Dict, List, Sequence, TextIO
 
 from doctor.findings import ERROR, INFO, OK, SEVERITY, SKIPPED, WARNING, Finding
-from doctor.fixes.pip_merge import MergedCommand, merge_finding_fixes, targets_windows
 from doctor.report import Report
+
+if TYPE_CHECKING:  # only named in annotations: the merged commands are worked out before rendering
+    from doctor.fixes.pip_merge import MergedCommand
 
 DETAIL_LINES = 12
 
@@ -60,18 +62,7 @@ def _finding_lines(finding: Finding, style: Style, verbose: bool) -> List[str]:
     return lines
 
 
-def summary_line(report: Report) -> str:
-    counts = report.counts()
-    parts = []
-    for status, word in ((ERROR, "error"), (WARNING, "warning"), (OK, "ok"), (INFO, "info"), (SKIPPED, "skipped")):
-        if counts[status]:
-            plural = "s" if counts[status] != 1 and status in (ERROR, WARNING) else ""
-            parts.append("%d %s%s" % (counts[status], word, plural))
-    seconds = report.timings.get("collect_s", 0.0) + report.timings.get("checks_s", 0.0)
-    return "%s in %.1f s" % (", ".join(parts) or "no findings", seconds)
-
-
-def render_installs(installs: Sequence[MergedCommand]) -> List[str]:
+def render_installs(installs: Sequence["MergedCommand"]) -> List[str]:
     """The merged pip command(s), which findings each fixes, and why any stayed apart."""
     if not installs:
         return []
@@ -87,26 +78,25 @@ def render_installs(installs: Sequence[MergedCommand]) -> List[str]:
     return lines
 
 
-def _merged_install_lines(report: Report) -> List[str]:
+def _merged_install_lines(installs: Sequence["MergedCommand"]) -> List[str]:
     """The problems' pip commands as one, when more than one finding gives one: paste a line, not several."""
-    installs = merge_finding_fixes(report.findings, targets_windows(report.facts))
     if not any(len(merged.finding_ids) > 1 for merged in installs):
         return []
     return [""] + render_installs(installs)
 
 
 def _heading(report: Report) -> List[str]:
-    env = report.environment()
+    env = report.environment or {}
     facts = [
         "Python %s" % env["python"] if env.get("python") else "Python ?",
         "%s %s" % (env.get("os") or "?", env.get("machine") or ""),
         "torch %s (%s)" % (env["torch"], env["torch_flavour"]) if env.get("torch") else "no torch",
-        "lesson %d" % report.facts.lesson,
+        "lesson %s" % report.lesson,
     ]
-    if report.facts.quick:
+    if report.quick:
         facts.append("quick")
     return ["dl-doctor %s · %s" % (report.tool_version, " · ".join(f.strip() for f in facts)),
-            str(env.get("python_executable") or report.facts.python)]
+            str(env.get("python_executable"))]
 
 
 def _timing_lines(report: Report) -> List[str]:
@@ -121,7 +111,9 @@ def _timing_lines(report: Report) -> List[str]:
     return ["", "timings"] + ["  " + line for line in table.splitlines()]
 
 
-def render_text(report: Report, style: Style, verbose: bool = False) -> str:
+def render_text(report: Report, style: Style, verbose: bool = False,
+                installs: Sequence["MergedCommand"] = ()) -> str:
+    """The report for a person; ``installs`` are the findings' pip commands merged (doctor.fixes.pip_merge)."""
     if not style.unicode:
         heading = [line.replace("·", "|") for line in _heading(report)]
     else:
@@ -139,6 +131,6 @@ def render_text(report: Report, style: Style, verbose: bool = False) -> str:
             lines += _finding_lines(finding, style, verbose)
     if verbose:
         lines += _timing_lines(report)
-    lines += _merged_install_lines(report)
-    lines += ["", summary_line(report)]
+    lines += _merged_install_lines(installs)
+    lines += ["", report.summary().words()]
     return "\n".join(lines) + "\n"
