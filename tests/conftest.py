@@ -57,6 +57,47 @@ def real_check(tmp_path_factory):
     }
 
 
+# `dl-doctor bench` at its smallest, with a budget no load on this machine can use up: real runs test behaviour.
+UNREACHABLE_BUDGET = ("--budget", "86400")
+SHORT_BENCH = ("--size", "32", "--epochs", "4", "--batch", "16", *UNREACHABLE_BUDGET)
+DIST_SIMULATION = "DL_DOCTOR_DIST_SIMULATE"
+
+
+def private_tmp(folder):
+    """An environment whose temporary files go to ``folder``, to see what a run leaves behind."""
+    folder.mkdir(exist_ok=True)
+    return dict(os.environ, TMPDIR=str(folder))
+
+
+@pytest.fixture(scope="session")
+def short_bench(tmp_path_factory):
+    """One real short ``dl-doctor bench --format json``, its temporary files kept in a folder of their own."""
+    base = tmp_path_factory.mktemp("bench")
+    completed = run_cli("bench", *SHORT_BENCH, "--format", "json", cwd=str(base), env=private_tmp(base / "tmp"))
+    report = json.loads(completed.stdout)
+    return {"completed": completed, "report": report, "tmp": base / "tmp",
+            "findings": {f["id"]: f for f in report["findings"]}, "data": report["facts"]["probes"]["bench"]["data"]}
+
+
+def dist_run(folder, *arguments, simulate=None):
+    """A real ``dl-doctor dist --format json`` (2 gloo workers on loopback unless told otherwise)."""
+    env = dict(os.environ)
+    env.pop(DIST_SIMULATION, None)
+    if simulate:
+        env[DIST_SIMULATION] = simulate
+    completed = run_cli("dist", "--format", "json", *arguments, cwd=str(folder), env=env)
+    assert completed.stdout.startswith("{"), completed.stderr
+    report = json.loads(completed.stdout)
+    return {"completed": completed, "findings": {f["id"]: f for f in report["findings"]},
+            "data": report["facts"]["probes"]["dist"]["data"], "report": report}
+
+
+@pytest.fixture(scope="session")
+def healthy_dist(tmp_path_factory):
+    """One real healthy ``dl-doctor dist`` run, shared by the tests that read it."""
+    return dist_run(tmp_path_factory.mktemp("dist"))
+
+
 def make_venv(folder: Path, system_site_packages: bool = False) -> Path:
     """A real virtual environment without pip (instant); returns its interpreter.
 

@@ -9,15 +9,14 @@ defaults, so a test names only what it is about."""
 
 import copy
 from functools import lru_cache
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Union, get_args, get_origin
 
 import jsonschema
-from jsonschema.exceptions import best_match
 
 from doctor.answers import ANSWERS
 from doctor.answers.json_schema import facts_schema, type_schema
 from doctor.answers.ops import DeadOp, MeasuredOp
-from doctor.answers.shapes import blank, complete
+from doctor.answers.shapes import blank, closest_variant, complete
 from doctor.facts import Facts, assemble_facts
 from doctor.outcome import ProbeOutcome, skipped_outcome
 
@@ -148,14 +147,17 @@ def _validator(declared: Any) -> jsonschema.Draft202012Validator:
 
 
 def shape_errors(declared: Any, value: Any) -> List[str]:
-    """How ``value`` differs from a declared answer or record: one line per problem, none when it fits."""
-    errors = list(_validator(declared).iter_errors(value))
-    if not errors:
-        return []
-    found = best_match(errors)
-    where = "/".join(str(part) for part in found.absolute_path) or "(top)"
-    return ["%s: %s" % (where, found.message)] + ["%s: %s" % ("/".join(map(str, e.absolute_path)), e.message)
-                                                  for e in errors if e is not found]
+    """How ``value`` differs from a declared answer or record: one line per problem, none when it fits. An answer of
+    several shapes is held against the shape it is closest to."""
+    if get_origin(declared) is Union:
+        declared = closest_variant(get_args(declared), value) or declared
+    return list(_messages(_validator(declared).iter_errors(value)))
+
+
+def _messages(errors) -> Iterator[str]:
+    for error in errors:
+        yield "%s: %s" % ("/".join(str(part) for part in error.absolute_path) or "(top)", error.message[:300])
+        yield from _messages(error.context)
 
 
 def checked(declared: Any, value: Any, label: str) -> Any:

@@ -10,14 +10,12 @@ import sys
 import pytest
 from PIL import Image
 
-from conftest import run_cli, wait_for
+from conftest import SHORT_BENCH, UNREACHABLE_BUDGET, private_tmp, run_cli, wait_for
 from doctor.probes.programs.bench import training_budget
 from doctor.render.progress import ProgressBar
 
-# A budget no load on this machine can use up: real runs test behaviour; the budget's judgement is tested
-# below with fixed times and rates, which no machine's speed changes.
-UNREACHABLE_BUDGET = ("--budget", "86400")
-SHORT = ("--size", "32", "--epochs", "4", "--batch", "16", *UNREACHABLE_BUDGET)
+# Real runs use a budget no load on this machine can use up (conftest.UNREACHABLE_BUDGET); the budget's judgement
+# is tested below with fixed times and rates, which no machine's speed changes.
 
 
 def bench_folders(folder):
@@ -25,24 +23,9 @@ def bench_folders(folder):
     return [path for path in folder.iterdir() if path.name.startswith("dl-doctor-bench-")]
 
 
-def private_tmp(folder):
-    """An environment whose temporary files go to ``folder``, to see what the benchmark leaves behind."""
-    folder.mkdir(exist_ok=True)
-    return dict(os.environ, TMPDIR=str(folder))
-
-
-@pytest.fixture(scope="module")
-def short_run(tmp_path_factory):
-    base = tmp_path_factory.mktemp("bench")
-    completed = run_cli("bench", *SHORT, "--format", "json", cwd=str(base), env=private_tmp(base / "tmp"))
-    report = json.loads(completed.stdout)
-    return {"completed": completed, "report": report, "tmp": base / "tmp",
-            "findings": {f["id"]: f for f in report["findings"]}, "data": report["facts"]["probes"]["bench"]["data"]}
-
-
-def test_short_run_learns_exports_and_predicts_the_same(short_run):
-    findings = short_run["findings"]
-    assert short_run["completed"].returncode == 0, short_run["completed"].stdout
+def test_short_run_learns_exports_and_predicts_the_same(short_bench):
+    findings = short_bench["findings"]
+    assert short_bench["completed"].returncode == 0, short_bench["completed"].stdout
     assert findings["bench-run"]["status"] == "ok"
     assert "from random weights (none in the local torch hub cache; nothing is downloaded)" in \
         findings["bench-run"]["title"]
@@ -53,22 +36,22 @@ def test_short_run_learns_exports_and_predicts_the_same(short_run):
     assert findings["bench-device-vs-cpu"]["status"] == "skipped"
 
 
-def test_short_run_reports_the_speed_breakdown_and_a_verdict(short_run):
-    speed = short_run["data"]["speed"]
+def test_short_run_reports_the_speed_breakdown_and_a_verdict(short_bench):
+    speed = short_bench["data"]["speed"]
     for figure in ("matmul_gflops", "raw_images_per_second", "data_images_per_second", "fit_images_per_second"):
         assert speed[figure] > 0
-    verdict = short_run["findings"]["bench-speed"]
+    verdict = short_bench["findings"]["bench-speed"]
     assert verdict["title"].split(":")[0] in ("compute-bound on cpu", "data-bound on cpu")
     assert "lesson 1's fine_tune(3)" in verdict["detail"] and "the raw step uses" in verdict["detail"]
     assert "num_workers=" in verdict["detail"]
 
 
-def test_short_run_leaves_no_temporary_files(short_run):
-    assert bench_folders(short_run["tmp"]) == []
+def test_short_run_leaves_no_temporary_files(short_bench):
+    assert bench_folders(short_bench["tmp"]) == []
 
 
-def test_json_output_is_silent_on_stderr(short_run):
-    assert short_run["completed"].stderr == ""
+def test_json_output_is_silent_on_stderr(short_bench):
+    assert short_bench["completed"].stderr == ""
 
 
 def write_images(folder, classes, per_class, broken=()):
@@ -140,8 +123,8 @@ def test_only_unreadable_images_and_an_absent_device_exit_2(tmp_path):
 @pytest.mark.skipif(os.name != "posix", reason="signals as on Linux and macOS")
 def test_ctrl_c_stops_and_deletes_the_temporary_images(tmp_path):
     env = private_tmp(tmp_path / "tmp")
-    process = subprocess.Popen([sys.executable, "-m", "doctor", "bench", *SHORT, "--format", "json"], cwd=str(tmp_path),
-                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    process = subprocess.Popen([sys.executable, "-m", "doctor", "bench", *SHORT_BENCH, "--format", "json"],
+                               cwd=str(tmp_path), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                stdin=subprocess.DEVNULL)
     images = tmp_path / "tmp"
     wait_for(lambda: any(folder.joinpath("images", "red").is_dir() for folder in bench_folders(images)), limit_s=600)

@@ -7,28 +7,14 @@ import os
 import shutil
 import socket
 import subprocess
-from importlib import resources
 
-import jsonschema
 import pytest
 
-from conftest import process_alive, run_cli
+from conftest import dist_run, process_alive, run_cli
 from doctor.dist import port_is_free
+from report_schema import report_validator
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="process groups and signals as on Linux and macOS")
-SIMULATE = "DL_DOCTOR_DIST_SIMULATE"
-
-
-def dist_run(tmp_path, *arguments, simulate=None):
-    env = dict(os.environ)
-    env.pop(SIMULATE, None)
-    if simulate:
-        env[SIMULATE] = simulate
-    completed = run_cli("dist", "--format", "json", *arguments, cwd=str(tmp_path), env=env)
-    assert completed.stdout.startswith("{"), completed.stderr
-    report = json.loads(completed.stdout)
-    return {"completed": completed, "findings": {f["id"]: f for f in report["findings"]},
-            "data": report["facts"]["probes"]["dist"]["data"], "report": report}
 
 
 def group_alive(pid):
@@ -47,49 +33,43 @@ def assert_nothing_left(run):
     assert run["findings"]["dist-cleanup"]["status"] == "ok"
 
 
-@pytest.fixture(scope="module")
-def healthy(tmp_path_factory):
-    return dist_run(tmp_path_factory.mktemp("dist"))
-
-
-def test_the_dist_report_is_a_schema_report_that_matrix_reads(healthy, tmp_path):
-    schema = json.loads(resources.files("doctor").joinpath("schemas/report.schema.json").read_text())
-    jsonschema.validate(healthy["report"], schema)
-    assert healthy["report"]["kind"] == "dist" and healthy["report"]["redacted"] is True
+def test_the_dist_report_is_a_schema_report_that_matrix_reads(healthy_dist, tmp_path):
+    report_validator().validate(healthy_dist["report"])
+    assert healthy_dist["report"]["kind"] == "dist" and healthy_dist["report"]["redacted"] is True
     path = tmp_path / "dist.json"
-    path.write_text(json.dumps(healthy["report"]))
+    path.write_text(json.dumps(healthy_dist["report"]))
     merged = run_cli("matrix", str(path), "--format", "json")
     rows = {row["name"]: row["cells"][0]["status"] for row in json.loads(merged.stdout)["rows"]}
     assert rows["dist-all-reduce"] == "ok" and rows["dist-rendezvous"] == "ok"
 
 
-def test_healthy_run_passes_every_step(healthy):
-    statuses = {check_id: finding["status"] for check_id, finding in healthy["findings"].items()}
-    assert healthy["completed"].returncode == 0, healthy["completed"].stdout
+def test_healthy_run_passes_every_step(healthy_dist):
+    statuses = {check_id: finding["status"] for check_id, finding in healthy_dist["findings"].items()}
+    assert healthy_dist["completed"].returncode == 0, healthy_dist["completed"].stdout
     for check_id in ("dist-run", "dist-rendezvous", "dist-barrier", "dist-all-reduce", "dist-broadcast",
                      "dist-all-gather", "dist-cleanup", "dist-backends", "torch-import"):
-        assert statuses[check_id] == "ok", healthy["findings"][check_id]
-    assert [rank["ending"] for rank in healthy["data"]["ranks"]] == ["finished", "finished"]
-    assert healthy["data"]["gloo_socket_ifname"] == ("lo" if os.uname().sysname == "Linux" else "lo0")
+        assert statuses[check_id] == "ok", healthy_dist["findings"][check_id]
+    assert [rank["ending"] for rank in healthy_dist["data"]["ranks"]] == ["finished", "finished"]
+    assert healthy_dist["data"]["gloo_socket_ifname"] == ("lo" if os.uname().sysname == "Linux" else "lo0")
 
 
-def test_healthy_run_measures_bandwidth_from_1_kib_to_64_mib(healthy):
-    rows = healthy["data"]["results"]["bandwidth"]["0"]["rows"]
+def test_healthy_run_measures_bandwidth_from_1_kib_to_64_mib(healthy_dist):
+    rows = healthy_dist["data"]["results"]["bandwidth"]["0"]["rows"]
     assert [row["bytes"] for row in rows] == [1024 * 4 ** power for power in range(9)]
     assert all(row["busbw_gbps"] > 0 and row["time_us"] > 0 for row in rows)
-    assert healthy["findings"]["dist-bandwidth"]["status"] == "info"
+    assert healthy_dist["findings"]["dist-bandwidth"]["status"] == "info"
 
 
-def test_healthy_run_trains_fastai_data_parallel_like_one_process(healthy):
-    finding = healthy["findings"]["dist-fastai"]
+def test_healthy_run_trains_fastai_data_parallel_like_one_process(healthy_dist):
+    finding = healthy_dist["findings"]["dist-fastai"]
     # On a CPU-only machine fastai's own DistributedDL needs CUDA: the run says so and uses a CPU broadcast.
     assert finding["status"] in ("ok", "warning"), finding
     assert "matches one process" in finding["title"] and "tolerance 1e-04" in finding["title"]
 
 
-def test_healthy_run_leaves_nothing_and_says_nothing_on_stderr(healthy):
-    assert_nothing_left(healthy)
-    assert healthy["completed"].stderr == ""
+def test_healthy_run_leaves_nothing_and_says_nothing_on_stderr(healthy_dist):
+    assert_nothing_left(healthy_dist)
+    assert healthy_dist["completed"].stderr == ""
 
 
 def test_a_killed_worker_is_named_with_its_step_and_everything_is_cleaned_up(tmp_path):

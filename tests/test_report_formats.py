@@ -36,12 +36,13 @@ from doctor.render.ops_report import render_ops_text
 from doctor.render.text import Style, render_text
 from doctor.report import BENCH, REPORT_SCHEMA_VERSION, OpResult, Report, ops_report, short_label
 from factories import make_facts, ok_outcome, op_record
+from report_schema import report_validator
 from test_checks_bench import DONE
 from test_cli import assert_one_line_usage_error
 
 JUNIT_XSD = xmlschema.XMLSchema(str(Path(__file__).parent / "data" / "junit.xsd"))
 SCHEMA = json.loads((resources.files("doctor") / "schemas" / "report.schema.json").read_text(encoding="utf-8"))
-VALIDATOR = jsonschema.Draft202012Validator(SCHEMA, format_checker=jsonschema.FormatChecker())
+VALIDATOR = report_validator()
 # What XML 1.0 allows in a document.
 XML_CHARS = re.compile("^[\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]*$")
 
