@@ -26,7 +26,8 @@ def _stage_reached(facts, key):
     return None, "the benchmark stopped before this (see bench-run)"
 
 
-@check("bench-run", "The benchmark fine-tune ran to the end", topic="bench", suites=("check", "bench"))
+@check("bench-run", "The benchmark fine-tune ran to the end",
+       reads=('bench',), topic="bench", suites=("check", "bench"))
 def bench_run(facts):
     outcome = facts.outcome("bench")
     if outcome is None or outcome.status == "skipped":

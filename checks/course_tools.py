@@ -47,7 +47,7 @@ def graphviz_fix(facts) -> Fix:
 
 
 @check("graphviz-dot", "Graphviz's dot program is on PATH for the graphviz package (lesson 6's decision trees)",
-       topic="course_tools")
+       reads=('python', 'packages', 'course'), topic="course_tools")
 def graphviz_dot(facts):
     if not _lesson_uses(facts, "graphviz"):
         yield skipped("lesson %d does not draw with graphviz" % facts.lesson)
@@ -93,7 +93,7 @@ def _kaggle_record(facts) -> Optional[Dict[str, Any]]:
 
 
 @check("kaggle-credentials", "Kaggle API credentials for kaggle / fastkaggle exist and only you can read them",
-       topic="course_tools")
+       reads=('python', 'packages', 'course'), topic="course_tools")
 def kaggle_credentials(facts):
     if not _lesson_uses(facts, "kaggle", "fastkaggle"):
         yield skipped("lesson %d does not download from Kaggle" % facts.lesson)

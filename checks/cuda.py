@@ -103,7 +103,7 @@ def _driver_version(facts):
 
 
 @check("cuda-arch", "Every GPU's architecture is compiled into the CUDA build", needs=("torch", "hardware"),
-       topic="cuda")
+       reads=('packages', 'python'), topic="cuda")
 def cuda_arch(facts):
     cuda, reason = _cuda_facts(facts)
     if cuda is None:
@@ -174,7 +174,8 @@ def _old_driver_fix(facts, build, driver, minimum):
     return fix("Update the NVIDIA driver to %s or newer (%s)." % (minimum, serving_text(anything)))
 
 
-@check("cuda-driver", "The NVIDIA driver is new enough for the build's CUDA runtime", needs=("hardware",), topic="cuda")
+@check("cuda-driver", "The NVIDIA driver is new enough for the build's CUDA runtime", needs=("hardware",),
+       reads=('torch', 'packages', 'python'), topic="cuda")
 def cuda_driver(facts):
     build = facts.derived.torch_build
     if build is None or build.flavour != "cuda" or not build.cuda_version:
@@ -201,7 +202,8 @@ def cuda_driver(facts):
     yield ok("driver %s runs CUDA %s" % (driver, build.cuda_version))
 
 
-@check("cudnn", "cuDNN loads, and it is the version torch was built with", needs=("torch",), topic="cuda")
+@check("cudnn", "cuDNN loads, and it is the version torch was built with", needs=("torch",),
+       reads=('packages', 'python'), topic="cuda")
 def cudnn(facts):
     cuda, reason = _cuda_facts(facts)
     if cuda is None:

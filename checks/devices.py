@@ -45,7 +45,7 @@ def _why_not_imported(facts):
 
 
 @check("torch-build", "The torch build (cpu, cuda, rocm, xpu, mps) fits the hardware present", needs=("hardware",),
-       topic="devices")
+       reads=('torch', 'packages', 'python'), topic="devices")
 def torch_build(facts):
     build = facts.derived.torch_build
     if build is None:
@@ -168,7 +168,7 @@ def apple_rosetta(facts):
 
 
 @check("fastai-device", "The device fastai's default_device() picks is one torch can use", needs=("imports",),
-       topic="devices")
+       reads=('torch', 'packages', 'python'), topic="devices")
 def fastai_device(facts):
     imports = facts.data("imports")
     device = imports.get("fastai_default_device")

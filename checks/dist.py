@@ -36,7 +36,7 @@ def _gpu_count(facts):
 
 
 @check("dist-backends", "torch.distributed is built in, with the gloo and NCCL backends the machine needs",
-       needs=("torch",), topic="dist", suites=("check", "dist"))
+       needs=("torch",), reads=('hardware', 'packages', 'python'), topic="dist", suites=("check", "dist"))
 def dist_backends(facts):
     if not (facts.data("torch") or {}).get("importable"):
         yield skipped("torch does not import (see torch-import)")
@@ -63,7 +63,7 @@ def dist_backends(facts):
 
 
 @check("dist-multi-gpu", "On a machine with 2 or more GPUs, dl-doctor dist checks multi-GPU training",
-       topic="dist", suites=("check", "dist"))
+       reads=('torch', 'hardware', 'packages', 'python', 'dist'), topic="dist", suites=("check", "dist"))
 def dist_multi_gpu(facts):
     if facts.outcome("dist") is not None:
         yield skipped("dl-doctor dist ran")
@@ -128,7 +128,7 @@ def _address_in_use(failure):
 
 
 @check("dist-run", "The workers started on loopback, ran every step, and the run stopped at no step",
-       topic="dist", suites=("check", "dist"))
+       reads=('dist',), topic="dist", suites=("check", "dist"))
 def dist_run(facts):
     outcome = facts.outcome("dist")
     if outcome is None or outcome.status == "skipped":

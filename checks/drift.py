@@ -120,7 +120,8 @@ def _drift_finding(facts, call: LessonCall, record: Dict, names: List[str], depr
 
 
 @check("lesson-api-drift", "The lesson's own library calls (TrainingArguments, gr.inputs, DDGS) match the installed "
-                           "libraries: no renamed keyword or removed name", topic="drift")
+                           "libraries: no renamed keyword or removed name",
+       reads=('imports', 'python', 'packages'), topic="drift")
 def lesson_api_drift(facts):
     profile = LESSONS.get(facts.lesson)
     if profile is None or not profile.calls:
@@ -174,7 +175,7 @@ def _accelerate_requirement(facts) -> Tuple[Optional[Requirement], str]:
 
 
 @check("transformers-accelerate", "Lesson 4's Trainer has the accelerate that the installed transformers requires",
-       topic="drift")
+       reads=('course', 'packages', 'python'), topic="drift")
 def transformers_accelerate(facts):
     profile = LESSONS.get(facts.lesson)
     if profile is None or "transformers" not in profile.packages():

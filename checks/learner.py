@@ -157,7 +157,7 @@ def _pathlib_local_unloadable(facts, data) -> bool:
 
 
 @check("learner-export", "The exported learner was read without unpickling it",
-       topic="learner", suites=("check", "learner"))
+       reads=('learner',), topic="learner", suites=("check", "learner"))
 @reads_export
 def learner_export(facts, data):
     references = _references(data)
@@ -175,7 +175,7 @@ def learner_export(facts, data):
 
 
 @check("learner-main-functions", "The export names no function or class from the training notebook (__main__)",
-       topic="learner", suites=("check", "learner"))
+       reads=('learner',), topic="learner", suites=("check", "learner"))
 @reads_export
 def learner_main_functions(facts, data):
     names = [name for module, name in _references(data) if module == "__main__"]
@@ -196,7 +196,8 @@ def learner_main_functions(facts, data):
 
 
 @check("learner-fastai-generation", "The fastai that loads the export is of the generation that made it (2.8 "
-                                    "moved Transform to fasttransform)", topic="learner", suites=("check", "learner"))
+                                    "moved Transform to fasttransform)",
+       reads=('learner', 'packages', 'python'), topic="learner", suites=("check", "learner"))
 @reads_export
 def learner_fastai_generation(facts, data):
     made, telling = export_generation(_references(data))
@@ -249,7 +250,8 @@ def learner_fastai_generation(facts, data):
 
 
 @check("learner-paths", "The export's paths instantiate here (PosixPath vs WindowsPath, Python 3.13's "
-                        "pathlib._local)", topic="learner", suites=("check", "learner"))
+                        "pathlib._local)",
+       reads=('learner', 'learner-names', 'python', 'packages'), topic="learner", suites=("check", "learner"))
 @reads_export
 def learner_paths(facts, data):
     name = _file(data)
@@ -316,7 +318,7 @@ def _requirement_closure(facts, data) -> Optional[set]:
 
 
 @check("learner-unresolved-names", "Every module and name the export imports resolves here",
-       topic="learner", suites=("check", "learner"))
+       reads=('learner', 'learner-names', 'python', 'packages'), topic="learner", suites=("check", "learner"))
 @reads_export
 def learner_unresolved_names(facts, data):
     name = _file(data)

@@ -98,7 +98,7 @@ def _metadata_judgement(facts):
 
 
 @check("lesson-imports", "The lesson's required imports work (from fastai.vision.all import * for lesson 1)",
-       topic="lesson")
+       reads=('imports', 'python', 'packages'), topic="lesson")
 def lesson_imports(facts):
     judged = _metadata_judgement(facts)
     if judged is not None:
@@ -144,7 +144,8 @@ def _optional_missing(facts, statements):
     )
 
 
-@check("lesson-optional-imports", "The lesson's optional imports (image search, deployment, extras)", topic="lesson")
+@check("lesson-optional-imports", "The lesson's optional imports (image search, deployment, extras)",
+       reads=('imports', 'python', 'packages'), topic="lesson")
 def lesson_optional_imports(facts):
     profile = LESSONS.get(facts.lesson)
     outcome, statements = _imports(facts)

@@ -18,7 +18,7 @@ def fallback_value(facts):
 
 
 @check("mps-fallback-variable", "PYTORCH_ENABLE_MPS_FALLBACK, when set, is an integer torch can read",
-       needs=("python",), topic="mps")
+       needs=("python",), reads=('ops', 'torch', 'packages'), topic="mps")
 def mps_fallback_variable(facts):
     value = fallback_value(facts)
     build = facts.derived.torch_build

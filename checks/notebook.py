@@ -92,7 +92,7 @@ def _kernel_fix(facts, pip_problem, missing):
 
 
 @check("kernel-interpreter", "pip on PATH installs into this interpreter's environment and a notebook can run it",
-       needs=("notebook", "python"), topic="notebook", suites=("check", "widgets"))
+       needs=("notebook", "python"), reads=('packages',), topic="notebook", suites=("check", "widgets"))
 def kernel_interpreter(facts):
     notebook = facts.data("notebook")
     ways = _ways_in(facts, notebook)

@@ -26,7 +26,7 @@ def _version_of(facts, name):
 
 
 @check("package-versions", "Versions of the course packages, from installed metadata", needs=("packages",),
-       topic="packages")
+       reads=('torch', 'python'), topic="packages")
 def package_versions(facts):
     versions = [(name, _version_of(facts, name)) for name in COURSE_PACKAGES]
     installed = ["%s %s" % (name, version) for name, version in versions if version]
@@ -127,7 +127,7 @@ def _count(problems, where):
 
 
 @check("package-requirements", "Requirement conflicts among installed distributions (what pip check finds)",
-       needs=("packages",), topic="packages")
+       needs=("packages",), reads=('python',), topic="packages")
 def package_requirements(facts):
     problems = requirement_problems(facts)
     broken = (facts.data("packages") or {}).get("broken") or []
@@ -198,7 +198,7 @@ def pairing_fix(facts, text):
 
 
 @check("torchvision-pairing", "torchvision was built for the installed torch (version and local tag)",
-       needs=("packages",), topic="packages")
+       needs=("packages",), reads=('torch', 'python'), topic="packages")
 def torchvision_pairing(facts):
     build = facts.derived.torch_build
     vision = facts.derived.torchvision_version
@@ -242,7 +242,8 @@ def torchvision_pairing(facts):
 FIRST_TORCH_FOR_NUMPY_2 = Version("2.3")
 
 
-@check("numpy-abi", "NumPy 2 only with a torch built for it (torch >= 2.3)", needs=("packages",), topic="packages")
+@check("numpy-abi", "NumPy 2 only with a torch built for it (torch >= 2.3)", needs=("packages",),
+       reads=('torch', 'python'), topic="packages")
 def numpy_abi(facts):
     numpy = facts.distribution("numpy")
     build = facts.derived.torch_build

@@ -8,7 +8,8 @@ from doctor.registry import check
 METADATA_PROBES = ("python", "packages", "hardware", "notebook")
 
 
-@check("probes-answered", "The interpreter, package, hardware and notebook probes ran and answered", topic="probes")
+@check("probes-answered", "The interpreter, package, hardware and notebook probes ran and answered",
+       reads=('python', 'packages', 'hardware', 'notebook'), topic="probes")
 def probes_answered(facts):
     failed = [facts.outcome(name) for name in METADATA_PROBES
               if facts.outcome(name) is not None and facts.outcome(name).status not in ("ok", "skipped")]

@@ -21,7 +21,7 @@ def _version(python: dict) -> Version:
 
 
 @check("python-version", "Python's version against the course's floor and what installed packages declare",
-       needs=("python",), topic="python")
+       needs=("python",), reads=('packages',), topic="python")
 def python_version(facts):
     python = facts.data("python")
     version = _version(python)

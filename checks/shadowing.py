@@ -63,7 +63,7 @@ def installed_provider(facts, module):
 
 
 @check("shadowed-modules", "No local file or folder hides torch, fastai, numpy and the other course packages",
-       needs=("python",), topic="shadowing")
+       needs=("python",), reads=('packages',), topic="shadowing")
 def shadowed_modules(facts):
     found = shadowing(facts)
     if not found:

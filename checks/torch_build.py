@@ -18,7 +18,8 @@ def _not_installed(facts):
 
 
 # dl-doctor dist runs it too: it says why nothing ran when torch itself does not import.
-@check("torch-import", "import torch works in the target interpreter", topic="torch_build", suites=("check", "dist"))
+@check("torch-import", "import torch works in the target interpreter",
+       reads=('torch', 'packages', 'python'), topic="torch_build", suites=("check", "dist"))
 def torch_import(facts):
     outcome = facts.outcome("torch")
     if outcome is None or outcome.status == "skipped":

@@ -35,7 +35,8 @@ def _unset_commands(facts, name):
 
 
 @check("torch-weights-only-variable", "TORCH_FORCE_WEIGHTS_ONLY_LOAD is not set (fastai's load_learner fails "
-                                      "under it)", needs=("python",), topic="torch_load", suites=("check", "learner"))
+                                      "under it)", needs=("python",),
+       reads=('packages',), topic="torch_load", suites=("check", "learner"))
 def torch_weights_only_variable(facts):
     variables = facts.data("python").get("environment_variables") or {}
     on, off = variables.get(FORCE_ON), variables.get(FORCE_OFF)
@@ -59,7 +60,7 @@ def torch_weights_only_variable(facts):
 
 
 @check("fastai-weights-only", "fastai passes weights_only=False where torch >= 2.6's default would refuse its files",
-       needs=("packages",), topic="torch_load", suites=("check", "learner"))
+       needs=("packages",), reads=('torch', 'python'), topic="torch_load", suites=("check", "learner"))
 def fastai_weights_only(facts):
     fastai, build = facts.distribution("fastai"), facts.derived.torch_build
     if fastai is None or build is None or fastai.parsed_version is None or build.parsed_version is None:

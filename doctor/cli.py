@@ -75,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="examine an environment and report what would break a lesson")
     check.add_argument("--lesson", type=_lesson, default=DEFAULT_LESSON, metavar="N",
                        help="the course lesson (1-8) whose imports to check (default %d)" % DEFAULT_LESSON)
+    check.add_argument("--only", metavar="ID[,ID]",
+                       help="run only these checks (see dl-doctor list) and the probes they read")
     check.add_argument("--quick", action="store_true", help="metadata only: do not import torch or fastai")
     check.add_argument("--python", metavar="PATH", help="examine another interpreter (default: this one)")
     check.add_argument("--facts", metavar="FILE", help="re-run the checks on facts saved in a JSON report")

@@ -38,6 +38,12 @@ class CheckSpec:
     needs: Tuple[str, ...]
     suites: Tuple[str, ...]
     function: CheckFunction
+    reads: Tuple[str, ...] = ()
+
+    @property
+    def probes(self) -> Tuple[str, ...]:
+        """Every probe whose outcome the check reads: what ``check --only`` runs for it."""
+        return tuple(dict.fromkeys(self.needs + self.reads))
 
     @property
     def topic_label(self) -> str:
@@ -45,11 +51,13 @@ class CheckSpec:
         return self.topic.replace("_", " ")
 
 
-def check(id: str, summary: str, *, topic: str, needs: Tuple[str, ...] = (),
+def check(id: str, summary: str, *, topic: str, needs: Tuple[str, ...] = (), reads: Tuple[str, ...] = (),
           suites: Tuple[str, ...] = ("check",)) -> Callable[[CheckFunction], CheckFunction]:
     """Register a check under ``topic`` (snake_case; reports group findings by it). ``needs`` names the probes
     without whose answer it cannot judge (``--quick`` skips some probes; a check that needs one of them is
-    reported as skipped). ``suites`` names the commands that run it (see ``SUITES``)."""
+    reported as skipped); ``reads`` names the other probes it reads, answered or not (``torch-import`` reports
+    a failed torch probe itself). ``check --only`` runs the probes in both. ``suites`` names the commands that
+    run it (see ``SUITES``)."""
     if not _ID_PATTERN.match(id):
         raise ValueError("check id %r is not kebab-case" % id)
     if not _TOPIC_PATTERN.match(topic):
@@ -62,7 +70,7 @@ def check(id: str, summary: str, *, topic: str, needs: Tuple[str, ...] = (),
         existing = _REGISTRY.get(id)
         if existing is not None and existing.function.__qualname__ != function.__qualname__:
             raise ValueError("check id %r is registered twice" % id)
-        _REGISTRY[id] = CheckSpec(id, summary, topic, tuple(needs), tuple(suites), function)
+        _REGISTRY[id] = CheckSpec(id, summary, topic, tuple(needs), tuple(suites), function, tuple(reads))
         return function
 
     return register

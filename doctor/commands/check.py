@@ -25,6 +25,15 @@ def run_check(arguments: argparse.Namespace, stdout: TextIO) -> int:
     if arguments.learner and (arguments.facts or arguments.quick):
         raise UsageError("--learner looks the export's names up by importing the libraries it names: it cannot be "
                          "combined with --facts or --quick")
+    checks, only = registered_checks("check"), None
+    if arguments.only is not None:
+        from doctor.selection import UnknownCheck, checks_named, probes_read
+
+        try:
+            checks = checks_named(arguments.only, checks)
+        except UnknownCheck as exc:
+            raise UsageError(str(exc)) from None
+        only = probes_read(checks)
     learner = None
     if arguments.learner:
         from doctor.commands.learner import read_learner_input
@@ -43,13 +52,17 @@ def run_check(arguments: argparse.Namespace, stdout: TextIO) -> int:
             check_request(request)
         except BenchInputError as exc:
             raise UsageError(str(exc)) from None
-        facts = collect_with_bench(target, arguments.lesson, request, arguments.format == "text")
+        facts = collect_with_bench(target, arguments.lesson, request, arguments.format == "text", only=only)
+    if facts is None and only is not None:
+        from doctor.collect import collect_facts
+
+        facts = collect_facts(target, arguments.lesson, arguments.quick, only=only)
     if learner is not None:
         from doctor.commands.learner import collect_with_learner
 
         facts = collect_with_learner(target, arguments.lesson, arguments.quick, learner, facts)
     report = diagnose(target, lesson=facts.lesson if facts else arguments.lesson, quick=arguments.quick, facts=facts,
-                      checks=registered_checks("check"), started=started)
+                      checks=checks, started=started)
     style = Style.for_stream(stdout) if arguments.output is None else Style(unicode=True, color=False)
     text = render_report(report, arguments, style, verbose=arguments.verbose)
     publish(text, arguments, stdout, report.summary().words(), "report", lambda: report_step_summary(report, arguments))
