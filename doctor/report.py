@@ -18,7 +18,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import doctor
 from doctor.facts import Facts
-from doctor.findings import ERROR, INFO, OK, SEVERITY, SKIPPED, WARNING, Finding
+from doctor.findings import ERROR, INFO, OK, SEVERITY, SKIPPED, WARNING, Finding, Fix
 from doctor.redact import Redactor
 from doctor.results.ops import DTYPE_UNSUPPORTED, FALLBACK, NATIVE, OP_CRASHED, OP_STATUSES, UNSUPPORTED
 
@@ -104,10 +104,6 @@ class OpsRun:
         return cls(device=device, torch=answer.get("torch"), simulated=bool(answer.get("simulated")),
                    restarts=int(answer.get("restarts") or 0), catalog=answer.get("catalog"),
                    fallback_variable=answer.get("fallback_variable"), results=results)
-
-    @property
-    def suite(self) -> str:
-        return "ops on %s" % self.device
 
 
 @dataclass(frozen=True)
@@ -242,7 +238,7 @@ class Report:
         return replace(self, label=label) if label else self
 
 
-def _redacted_fix(finding: Finding, redactor: Redactor):
+def _redacted_fix(finding: Finding, redactor: Redactor) -> Optional[Fix]:
     if finding.fix is None:
         return None
     return replace(finding.fix, text=redactor.text(finding.fix.text),
