@@ -98,6 +98,13 @@ def healthy_dist(tmp_path_factory):
     return dist_run(tmp_path_factory.mktemp("dist"))
 
 
+def pytest_collection_modifyitems(items):
+    """A test that reads the real end-to-end check (directly or through another fixture) is as slow as it."""
+    for item in items:
+        if "real_check" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
 def make_venv(folder: Path, system_site_packages: bool = False) -> Path:
     """A real virtual environment without pip (instant); returns its interpreter.
 

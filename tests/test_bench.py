@@ -14,6 +14,8 @@ from conftest import SHORT_BENCH, UNREACHABLE_BUDGET, private_tmp, run_cli, wait
 from doctor.probes.programs.bench import training_budget
 from doctor.render.progress import ProgressBar
 
+pytestmark = pytest.mark.slow
+
 # Real runs use a budget no load on this machine can use up (conftest.UNREACHABLE_BUDGET); the budget's judgement
 # is tested below with fixed times and rates, which no machine's speed changes.
 

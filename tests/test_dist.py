@@ -14,7 +14,8 @@ from conftest import dist_run, process_alive, run_cli
 from doctor.dist import port_is_free
 from report_schema import report_validator
 
-pytestmark = pytest.mark.skipif(os.name != "posix", reason="process groups and signals as on Linux and macOS")
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(os.name != "posix", reason="process groups and signals as on Linux and macOS")]
 
 
 def group_alive(pid):

@@ -11,7 +11,8 @@ import pytest
 
 from conftest import install_fake_distribution, make_venv, process_alive, run_cli, site_packages, wait_for
 
-pytestmark = pytest.mark.skipif(os.name != "posix", reason="venv layout and signals as on Linux and macOS")
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(os.name != "posix", reason="venv layout and signals as on Linux and macOS")]
 
 
 def check(python, *extra, cwd):

@@ -21,6 +21,8 @@ from doctor.report import Report
 from factories import make_facts
 from wheels import build_wheel, make_venv_with_pip, offline_pip_environment, pip
 
+pytestmark = pytest.mark.slow
+
 CONFLICT = "package-requirements"
 
 

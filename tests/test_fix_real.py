@@ -12,7 +12,7 @@ import pytest
 
 from conftest import make_venv, run_cli, site_packages
 
-pytestmark = pytest.mark.skipif(os.name != "posix", reason="venv layout as on Linux and macOS")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(os.name != "posix", reason="venv layout as on Linux and macOS")]
 
 MISSING_ON_MPS = json.dumps({"missing": ["aten::_linalg_solve_ex", "aten::grid_sampler_2d"]})
 PTH = "dl_doctor_mps_fallback.pth"

@@ -11,6 +11,8 @@ from doctor.collect import probe_environment
 from doctor.probes import builtin_probes
 from doctor.probes.runner import run_probe
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def nvidia_gpus(tmp_path_factory):

@@ -112,6 +112,7 @@ def names(export):
 
 # Reading without unpickling.
 
+@pytest.mark.slow
 def test_real_export_is_read_without_unpickling(real_export):
     contents = read_export(str(real_export))
     found = names(real_export)
@@ -131,6 +132,7 @@ def test_stack_global_follows_the_memo():
     assert {(r.module, r.name) for r in references} == {("collections", "OrderedDict"), ("_pickle", "Pickler")}
 
 
+@pytest.mark.slow
 def test_real_export_loads(real_export):
     completed = run_cli("learner", str(real_export))
     assert completed.returncode == 0, completed.stdout + completed.stderr
@@ -140,6 +142,7 @@ def test_real_export_loads(real_export):
 
 # Crafted exports: what would stop them loading here.
 
+@pytest.mark.slow
 def test_old_fastai_export_is_refused_by_this_fastai(crafted):
     code, found = learner_json(str(crafted / "old_fastai.pkl"))
     assert code == 1
@@ -152,6 +155,7 @@ def test_old_fastai_export_is_refused_by_this_fastai(crafted):
     assert found["learner-unresolved-names"]["status"] == "ok"
 
 
+@pytest.mark.slow
 def test_main_function_is_named(crafted):
     code, found = learner_json(str(crafted / "main_function.pkl"))
     assert code == 1
@@ -161,12 +165,14 @@ def test_main_function_is_named(crafted):
     assert "fastai >= 2.8.1" in finding["fix"]["text"]
 
 
+@pytest.mark.slow
 def test_windows_path_on_linux(crafted):
     code, found = learner_json(str(crafted / "windows_path.pkl"))
     assert code == 1
     assert "cannot instantiate 'WindowsPath' on your system" in found["learner-paths"]["title"]
 
 
+@pytest.mark.slow
 def test_python313_pathlib_local_on_older_python(crafted):
     code, found = learner_json(str(crafted / "python313_path.pkl"))
     assert code == (1 if sys.version_info < (3, 13) else 0)
@@ -175,6 +181,7 @@ def test_python313_pathlib_local_on_older_python(crafted):
         assert found["learner-unresolved-names"]["status"] == "ok"
 
 
+@pytest.mark.slow
 def test_missing_module_names_its_distribution(crafted):
     code, found = learner_json(str(crafted / "missing_module.pkl"))
     assert code == 1
@@ -183,6 +190,7 @@ def test_missing_module_names_its_distribution(crafted):
         in title
 
 
+@pytest.mark.slow
 def test_nothing_in_the_file_is_executed(crafted):
     code, found = learner_json(str(crafted / "hostile.pkl"))
     assert not (crafted / "EXECUTED").exists()
@@ -190,6 +198,7 @@ def test_nothing_in_the_file_is_executed(crafted):
     assert code == 0
 
 
+@pytest.mark.slow
 def test_torch_force_weights_only_load(crafted):
     env = dict(os.environ, TORCH_FORCE_WEIGHTS_ONLY_LOAD="1")
     code, found = learner_json(str(crafted / "windows_path.pkl"), env=env)
@@ -198,6 +207,7 @@ def test_torch_force_weights_only_load(crafted):
     assert "Can not safely load weights when explicit pickle_module is specified" in finding["title"]
 
 
+@pytest.mark.slow
 def test_requirements_pins_decide_the_generation(crafted, tmp_path):
     requirements = tmp_path / "requirements.txt"
     requirements.write_text("fastai==2.7.12\ntorch\n")
@@ -213,6 +223,7 @@ def test_requirements_pins_decide_the_generation(crafted, tmp_path):
     assert "fastai<2.8" in found["learner-fastai-generation"]["fix"]["text"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("format", ["markdown", "junit", "html", "text"])
 def test_every_format_names_the_culprit(crafted, format):
     completed = run_cli("learner", str(crafted / "main_function.pkl"), "--format", format)
@@ -263,12 +274,14 @@ def test_bad_input_is_one_line_exit_2(tmp_path, case):
     assert "Traceback" not in completed.stderr + completed.stdout
 
 
+@pytest.mark.slow
 def test_legacy_format_is_named(crafted):
     completed = run_cli("learner", str(crafted / "legacy.pkl"))
     assert completed.returncode == 2
     assert "torch's legacy format" in completed.stderr and len(completed.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_bad_requirements_file(crafted, tmp_path):
     requirements = tmp_path / "requirements.txt"
     requirements.write_text("fastai===\n")
@@ -277,6 +290,7 @@ def test_bad_requirements_file(crafted, tmp_path):
     assert "line 1 is not a requirement" in completed.stderr
 
 
+@pytest.mark.slow
 def test_pip_compile_requirements_are_read(crafted, tmp_path):
     # pip-compile writes hashes on continuation lines; Spaces also pin VCS URLs.
     requirements = tmp_path / "requirements.txt"
@@ -301,6 +315,7 @@ def test_a_damaged_compressed_pickle_is_one_line(tmp_path):
     assert len(completed.stderr.strip().splitlines()) == 1 and "Traceback" not in completed.stderr
 
 
+@pytest.mark.slow
 def test_check_learner_refuses_quick(crafted):
     completed = run_cli("check", "--quick", "--learner", str(crafted / "main_function.pkl"))
     assert completed.returncode == 2 and "cannot be combined" in completed.stderr
@@ -320,6 +335,7 @@ def test_torch_load_checks_run_in_every_check():
     assert "torch-weights-only-variable" in listed and "fastai-weights-only" in listed
 
 
+@pytest.mark.slow
 def test_the_weights_only_finding_quotes_what_load_learner_really_raises(real_export):
     """The finding's words are fastai's real failure, not a paraphrase: load the real export with the
     variable set, in a child, and compare."""

@@ -13,6 +13,8 @@ from doctor.ops import run_torch_probe
 from doctor.requests import OpsRequest
 from doctor.probes.programs.op_catalog import CATALOG, catalog_names
 
+pytestmark = pytest.mark.slow
+
 SIMULATED_FAULTS = {
     "missing": ["aten::_linalg_solve_ex"],
     "wrong": ["aten::_softmax"],

@@ -13,7 +13,7 @@ import pytest
 from conftest import run_cli
 from wheels import build_wheel, make_venv_with_pip, offline_pip_environment, pip
 
-pytestmark = pytest.mark.skipif(os.name != "posix", reason="venv layout as on Linux and macOS")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(os.name != "posix", reason="venv layout as on Linux and macOS")]
 
 # numpy 2's shim (numpy/core/_multiarray_umath.py) raises this when an extension built for NumPy 1.x asks
 # for _ARRAY_API; the fake keeps the message and the place it is raised from.

@@ -137,6 +137,7 @@ def test_an_answer_flood_is_garbage_and_the_probe_is_stopped(tmp_path):
     assert outcome.reason == "probe simulated sent more than 16 MiB of answers and was stopped"
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(os.name != "posix", reason="process groups are POSIX")
 def test_hang_is_killed_with_its_children_at_the_timeout(tmp_path):
     pid_file = tmp_path / "grandchild.pid"

@@ -9,6 +9,8 @@ import sys
 
 import pytest
 
+pytestmark = pytest.mark.slow
+
 HEADER = "import pytest\n"
 HOST_TESTS = '''
 @pytest.mark.requires_device("cuda")

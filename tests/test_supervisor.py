@@ -56,6 +56,7 @@ def test_a_crash_is_named_by_its_signal():
     assert (outcome.returncode, outcome.crash, outcome.answer) == (-11, "SIGSEGV", None)
 
 
+@pytest.mark.slow
 @posix_only
 def test_a_hang_passes_its_deadline_and_its_whole_group_is_killed():
     outcome = run_child(command(GRANDCHILD + """
