@@ -12,11 +12,14 @@ import re
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Dict, List, Mapping, Optional, TextIO
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, TextIO
 
 from doctor.collect import Target
 from doctor.commands import UsageError
 from doctor.commands.inputs import target_of
+
+if TYPE_CHECKING:
+    from doctor.supervisor import Children
 
 LEARNER_FACT = "learner"
 NAMES_PROBE = "learner-names"
@@ -105,7 +108,7 @@ def _names_arguments(data: Mapping[str, Any]) -> Dict[str, List[Any]]:
 
 
 def learner_outcomes(target: Target, data: Mapping[str, Any], environment: Mapping[str, str],
-                     processes: Optional[list] = None, specs=None) -> Dict[str, Any]:
+                     children: Optional["Children"] = None, specs=None) -> Dict[str, Any]:
     """The ``learner`` fact and the ``learner-names`` probe's outcome (plus any other ``specs`` run beside it)."""
     from doctor.probes import learner_names_probe
     from doctor.outcome import OK, ProbeOutcome
@@ -118,7 +121,7 @@ def learner_outcomes(target: Target, data: Mapping[str, Any], environment: Mappi
         with os.fdopen(handle, "w") as written:
             json.dump(_names_arguments(data), written)
         arguments = {NAMES_PROBE: {"file": path}, "python": {"modules": []}, "packages": {}}
-        outcomes = run_probes(specs, target.python, target.cwd, environment, arguments, processes)
+        outcomes = run_probes(specs, target.python, target.cwd, environment, arguments, children)
     finally:
         os.unlink(path)
     outcomes[LEARNER_FACT] = ProbeOutcome(LEARNER_FACT, OK, dict(data), None, "", float(data.get("seconds") or 0.0),
@@ -131,11 +134,9 @@ def collect_learner_facts(target: Target, data: Mapping[str, Any], lesson: int):
     from doctor.collect import probe_environment
     from doctor.facts import assemble_facts
     from doctor.probes import learner_probes
-    from doctor.probes.runner import killed_on_interrupt
 
     metadata = [spec for spec in learner_probes() if spec.name != NAMES_PROBE]
-    with killed_on_interrupt() as processes:
-        outcomes = learner_outcomes(target, data, probe_environment(), processes, metadata)
+    outcomes = learner_outcomes(target, data, probe_environment(), specs=metadata)
     return assemble_facts(target.python, target.cwd, False, lesson, outcomes)
 
 
@@ -143,10 +144,10 @@ def collect_with_learner(target: Target, lesson: int, quick: bool, data: Mapping
     """A full check's facts (collected here unless given) with the export's beside them."""
     from doctor.collect import collect_facts, probe_environment
     from doctor.facts import assemble_facts
-    from doctor.probes.runner import killed_on_interrupt
+    from doctor.supervisor import killed_on_interrupt
 
-    with ThreadPoolExecutor(max_workers=2) as pool, killed_on_interrupt() as processes:
-        names = pool.submit(learner_outcomes, target, data, probe_environment(), processes)
+    with ThreadPoolExecutor(max_workers=2) as pool, killed_on_interrupt() as children:
+        names = pool.submit(learner_outcomes, target, data, probe_environment(), children)
         if facts is None:
             facts = collect_facts(target, lesson, quick)
         outcomes = dict(facts.probes, **names.result())

@@ -14,7 +14,6 @@ def run_ops(arguments: argparse.Namespace, stdout: TextIO) -> int:
     from doctor.requests import OpsRequest
     from doctor.results.ops import SEVERE_CLASSES, available_devices, by_class, torch_failure
     from doctor.probes.programs.op_catalog import catalog_names
-    from doctor.probes.runner import killed_on_interrupt
     from doctor.commands.output import publish, render_report, report_step_summary
     from doctor.report import ops_report
 
@@ -30,8 +29,7 @@ def run_ops(arguments: argparse.Namespace, stdout: TextIO) -> int:
     python = target.python
     request = OpsRequest(device=arguments.device, catalog=arguments.catalog, lesson=arguments.lesson,
                          only=tuple(arguments.op), op_timeout_s=arguments.op_timeout)
-    with killed_on_interrupt() as processes:
-        outcomes = run_torch_probe(python, target.cwd, probe_environment(), request, processes)
+    outcomes = run_torch_probe(python, target.cwd, probe_environment(), request)
     torch, ops = outcomes["torch"], outcomes["ops"]
     failure = torch_failure(torch)
     if failure is not None:
