@@ -13,8 +13,6 @@ from nbclient import NotebookClient
 
 pytestmark = pytest.mark.slow
 
-pytestmark = pytest.mark.slow
-
 CELLS = [
     "%load_ext doctor",
     "%doctor --quick",

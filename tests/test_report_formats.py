@@ -106,7 +106,6 @@ def test_real_full_report_matches_the_schema(real_check):
 
 
 @pytest.mark.slow
-@pytest.mark.slow
 def test_real_ops_report_matches_the_schema(ops_run):
     report = ops_run["report"]
     assert schema_errors(report) == []
@@ -137,7 +136,6 @@ def test_schema_rejects_a_damaged_report(quick_report, damage, expected):
     assert any(expected in message for message in schema_errors(document)), schema_errors(document)
 
 
-@pytest.mark.slow
 @pytest.mark.slow
 def test_schema_rejects_an_unknown_op_class(ops_run):
     document = copy.deepcopy(ops_run["report"])
@@ -171,7 +169,6 @@ def test_reader_upgrades_a_schema_1_check_report(quick_report):
     assert schema_errors(json.loads(json.dumps(loaded.report.to_dict()))) == []
 
 
-@pytest.mark.slow
 @pytest.mark.slow
 def test_reader_upgrades_a_schema_1_ops_report(ops_run):
     report = ops_run["report"]
@@ -353,7 +350,6 @@ def test_junit_of_a_real_report_validates_and_has_a_case_per_check_and_op(real_c
 
 
 @pytest.mark.slow
-@pytest.mark.slow
 def test_junit_of_an_ops_report_validates(ops_run):
     text = render_junit(read_document(ops_run["report"], "ops.json").report)
     JUNIT_XSD.validate(text)
@@ -525,7 +521,6 @@ def test_check_appends_its_summary_to_the_github_step_summary(tmp_path):
         assert home + os.sep not in text
 
 
-@pytest.mark.slow
 @pytest.mark.slow
 def test_ops_appends_its_summary_too(ops_run):
     text = ops_run["summary"]
