@@ -37,7 +37,7 @@ def _course(tmp_path, **environment):
     spec = next(s for s in builtin_probes() if "course" in s.members)
     env = {key: value for key, value in os.environ.items() if not key.startswith("KAGGLE")}
     env.update(environment)
-    outcome = run_probes([spec], sys.executable, str(tmp_path), env, probe_arguments(6), [])["course"]
+    outcome = run_probes([spec], sys.executable, str(tmp_path), env, probe_arguments(6))["course"]
     assert outcome.ok, (outcome.reason, outcome.stderr_tail)
     return outcome.data
 
