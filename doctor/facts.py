@@ -160,11 +160,11 @@ class Facts:
         version = raw.get("facts_schema_version")
         if version != FACTS_SCHEMA_VERSION:
             raise ValueError("facts schema version %r is not %d" % (version, FACTS_SCHEMA_VERSION))
-        probes = {str(name): _saved_outcome(str(name), value) for name, value in dict(raw["probes"]).items()}
+        probes = {str(name): saved_outcome(str(name), value) for name, value in dict(raw["probes"]).items()}
         return assemble_facts(str(raw["python"]), str(raw["cwd"]), bool(raw["quick"]), int(raw["lesson"]), probes)
 
 
-def _saved_outcome(name: str, raw: Mapping[str, Any]) -> ProbeOutcome:
+def saved_outcome(name: str, raw: Mapping[str, Any]) -> ProbeOutcome:
     """A saved outcome; its answer, written by this or an older dl-doctor, gets every key declared since (see
     doctor.answers), so a check reading ``answer["key"]`` meets None or an empty value, never a KeyError."""
     outcome = ProbeOutcome.from_dict(raw)

@@ -17,7 +17,7 @@ from doctor.answers import ANSWERS
 from doctor.answers.json_schema import facts_schema, type_schema
 from doctor.answers.ops import DeadOp, MeasuredOp
 from doctor.answers.shapes import blank, closest_variant, complete
-from doctor.facts import Facts, assemble_facts
+from doctor.facts import Facts, assemble_facts, saved_outcome
 from doctor.outcome import ProbeOutcome, skipped_outcome
 
 PYTHON = "/opt/course/bin/python"
@@ -179,12 +179,21 @@ def answer(probe: str, changes: Optional[Mapping[str, Any]] = None, **values: An
     """A probe's whole answer: the healthy machine's (``make_facts``'s defaults) or the declared defaults, deep-merged
     with ``changes`` and then ``values``; checked against the declaration."""
     base = _default_data().get(probe)
-    data = deep_merge(base if base is not None else blank(ANSWERS[probe]), dict(changes or {}, **values))
+    data = deep_merge(deep_merge(base if base is not None else blank(ANSWERS[probe]), changes or {}), values)
     return checked(ANSWERS[probe], data, "the %s answer" % probe)
 
 
 def ok_outcome(name: str, data: Dict[str, Any]) -> ProbeOutcome:
+    """A probe that answered ``data``: checked against the probe's declaration, left-out keys at their defaults."""
+    if name in ANSWERS:
+        data = checked(ANSWERS[name], data, "the %s answer" % name)
     return ProbeOutcome(name, "ok", data, None, "", 0.1, 20000, 0)
+
+
+def saved_ok_outcome(name: str, data: Dict[str, Any]) -> ProbeOutcome:
+    """A probe's answer as it loads from a report an older dl-doctor saved (doctor.facts.saved_outcome): the declared
+    keys it lacks come back as None or empty. Not checked: a saved answer is evidence, not a fixture."""
+    return saved_outcome(name, ProbeOutcome(name, "ok", data, None, "", 0.1, 20000, 0).to_dict())
 
 
 def failed_outcome(name: str, status: str = "crashed", reason: Optional[str] = None, stderr: str = "") -> ProbeOutcome:
@@ -226,8 +235,7 @@ def make_facts(
             else:
                 records[name] = dict(records.get(name) or _record(name), **change)
         data["packages"]["distributions"] = list(records.values())
-    probes = {name: ok_outcome(name, checked(ANSWERS[name], given, "the %s answer" % name))
-              for name, given in data.items()}
+    probes = {name: ok_outcome(name, given) for name, given in data.items()}
     if quick:
         for name in ("torch", "imports", "ops"):
             probes[name] = skipped_outcome(name, "not run with --quick")

@@ -8,7 +8,9 @@ import pytest
 from checkrun import commands, one, words
 from doctor.results.dist import run_failure
 from doctor.outcome import skipped_outcome
-from factories import deep_merge, make_facts, ok_outcome
+from doctor.answers.common import ProbeError
+from doctor.answers.dist import FastaiUnavailable
+from factories import deep_merge, make_facts, ok_outcome, record, saved_ok_outcome
 
 STEPS = ["import", "backends", "rendezvous", "barrier", "all_reduce", "broadcast", "all_gather", "bandwidth", "fastai"]
 TWO_GPUS = {"hardware": {"nvidia": {"gpus": [{"index": 0, "name": "NVIDIA H100 80GB HBM3"},
@@ -44,7 +46,7 @@ HEALTHY = {
                 "broadcast": both({"correct": True, "max_error": 0.0}),
                 "all_gather": both({"correct": True, "got": [0.0, 10.0], "expected": [0.0, 10.0]}),
                 "bandwidth": {"0": {"rows": ROWS, "world_size": 2, "device": "cpu"}, "1": {"pairs": []}},
-                "fastai": {"0": FASTAI, "1": dict(FASTAI, reference_losses=None)}},
+                "fastai": {"0": FASTAI, "1": {key: FASTAI[key] for key in FASTAI if key != "reference_losses"}}},
     "wall_s": 10.3, "cleanup": {"left_behind_pids": [], "port_free_before": True, "port_free": True},
 }
 DONE_BEFORE_ALL_REDUCE = STEPS[:4]
@@ -103,7 +105,7 @@ def test_dist_backends_on_torch_facts_saved_before_it_existed():
     facts = make_facts()
     data = copy.deepcopy(facts.data("torch"))
     del data["distributed"]
-    finding = one("dist-backends", make_facts(outcomes={"torch": ok_outcome("torch", data)}))
+    finding = one("dist-backends", make_facts(outcomes={"torch": saved_ok_outcome("torch", data)}))
     assert finding.status == "skipped" and "older dl-doctor" in finding.title
 
 
@@ -270,8 +272,11 @@ def test_fastai_differing_from_one_process_is_an_error():
 
 
 def test_fastai_without_accelerate_names_the_pip_command():
-    missing = {"type": "ModuleNotFoundError", "message": "No module named 'accelerate'"}
-    finding = verdict("dist-fastai", with_fastai(available=False, error=missing))
+    missing = record(FastaiUnavailable, available=False,
+                     error=record(ProbeError, type="ModuleNotFoundError", message="No module named 'accelerate'"))
+    results = copy.deepcopy(HEALTHY["results"])
+    results["fastai"]["0"] = missing
+    finding = verdict("dist-fastai", run(results=results))
     assert finding.status == "warning" and "accelerate does not import" in finding.title
     assert commands(finding) == ("pip install accelerate",)
 

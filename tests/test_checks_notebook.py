@@ -5,7 +5,8 @@ installed distributions (knowledge.md #26-#31)."""
 import pytest
 
 from checkrun import commands, findings, one, words
-from factories import PYTHON, SITE, deep_merge, failed_outcome, make_facts, ok_outcome
+from doctor.answers.notebook import Kernelspec, UnreadableKernelspec, WidgetFrontend
+from factories import PYTHON, SITE, answer, failed_outcome, make_facts, ok_outcome, record, saved_ok_outcome
 
 NOTEBOOK_CHECKS = ("kernel-interpreter", "dataloader-workers", "notebook-frontend",
                    "widgets-versions", "widgets-frontend", "widgets-fileupload")
@@ -13,54 +14,58 @@ NOTEBOOK_CHECKS = ("kernel-interpreter", "dataloader-workers", "notebook-fronten
 COURSE_DATA = "/opt/course/share/jupyter"
 USER_DATA = "/home/learner/.local/share/jupyter"
 OTHER_PIP = {"path": "/usr/bin/pip", "prefix": "/usr", "site": None}
-MY_SPEC = {"name": "course", "path": "/home/learner/.local/share/jupyter/kernels/course/kernel.json",
-           "display_name": "Python (course)", "argv0": PYTHON, "prefix": "/opt/course", "env": [], "error": None}
-OTHER_SPEC = {"name": "base", "path": "/usr/share/jupyter/kernels/base/kernel.json",
-              "display_name": "Python 3 (base)", "argv0": "/usr/bin/python3", "prefix": "/usr", "env": [],
-              "error": None}
-BUILTIN_SPEC = {"name": "python3", "path": "/usr/share/jupyter/kernels/python3/kernel.json",
-                "display_name": "Python 3 (ipykernel)", "argv0": "python", "prefix": None, "env": [], "error": None}
-BROKEN_SPEC = {"name": "broken", "path": "/usr/share/jupyter/kernels/broken/kernel.json",
-               "error": "Expecting value: line 1 column 1 (char 0)"}
+MY_SPEC = record(Kernelspec, name="course", path="/home/learner/.local/share/jupyter/kernels/course/kernel.json",
+                 display_name="Python (course)", argv0=PYTHON, prefix="/opt/course")
+OTHER_SPEC = record(Kernelspec, name="base", path="/usr/share/jupyter/kernels/base/kernel.json",
+                    display_name="Python 3 (base)", argv0="/usr/bin/python3", prefix="/usr")
+BUILTIN_SPEC = record(Kernelspec, name="python3", path="/usr/share/jupyter/kernels/python3/kernel.json",
+                      display_name="Python 3 (ipykernel)", argv0="python")
+BROKEN_SPEC = record(UnreadableKernelspec, name="broken", path="/usr/share/jupyter/kernels/broken/kernel.json",
+                     error="Expecting value: line 1 column 1 (char 0)")
 SERVER = {"pid": 31337, "version": "2.14.2", "root_dir": "/home/learner", "prefix": "/opt/course"}
 NOTHING_REACHES = "no Jupyter reaches this interpreter"
 WITH_IPYKERNEL = {"ipykernel": "6.29.5"}
 NO_JUPYTER = {"jupyter_core": False, "ipykernel": False, "jupyterlab": False, "notebook": False}
 KERNEL_ONLY = dict(NO_JUPYTER, jupyter_core=True, ipykernel=True)
+# A key the answer lacks, as in facts an older dl-doctor saved before the probe read it.
+LEFT_OUT = object()
 
 
 def lab(version, folder=COURSE_DATA):
-    return {"kind": "labextension", "folder": folder, "version": version}
+    return record(WidgetFrontend, kind="labextension", folder=folder, version=version)
 
 
 def nbextension(folder=COURSE_DATA):
-    return {"kind": "nbextension", "folder": folder, "version": None}
+    return record(WidgetFrontend, kind="nbextension", folder=folder)
 
 
 def notebook_answer(**changes):
     """The notebook probe's answer on the healthy course machine: pip, JupyterLab and a kernelspec of this env,
     the widgets 8 front end in the env's data folder, no server and no front-end markers."""
-    answer = {
+    return answer("notebook", {
         "prefix": "/opt/course",
         "python_on_path": {"path": PYTHON, "prefix": "/opt/course"},
-        "pip_on_path": {"path": "/opt/course/bin/pip", "prefix": "/opt/course", "site": None},
+        "pip_on_path": {"path": "/opt/course/bin/pip", "prefix": "/opt/course"},
         "data_dirs": [USER_DATA, COURSE_DATA, "/usr/local/share/jupyter", "/usr/share/jupyter"],
-        "kernelspecs": [dict(MY_SPEC)],
+        "kernelspecs": [MY_SPEC],
         "jupyter_on_path": {"path": "/opt/course/bin/jupyter", "prefix": "/opt/course"},
         "jupyter_modules": {"jupyter_core": True, "ipykernel": True, "jupyterlab": True, "notebook": False},
-        "servers": [],
         "widget_frontends": [lab("5.0.13")],
-        "front_end_markers": [],
-        "colab_importable": False,
-    }
-    return deep_merge(answer, changes)
+    }, **changes)
 
 
 def facts_for(notebook=None, **keywords):
-    """make_facts with the notebook probe answering ``notebook`` (changes to the healthy answer); pass
-    notebook=False for a run where the probe was never asked."""
+    """make_facts with the notebook probe answering ``notebook`` (changes to the healthy answer; LEFT_OUT drops a
+    key, as in saved facts); pass notebook=False for a run where the probe was never asked."""
     if notebook is not False:
-        keywords["outcomes"] = {"notebook": ok_outcome("notebook", notebook_answer(**(notebook or {})))}
+        changes = dict(notebook or {})
+        left_out = [key for key, value in changes.items() if value is LEFT_OUT]
+        data = notebook_answer(**{key: value for key, value in changes.items() if key not in left_out})
+        if left_out:
+            saved = {key: value for key, value in data.items() if key not in left_out}
+            keywords["outcomes"] = {"notebook": saved_ok_outcome("notebook", saved)}
+        else:
+            keywords["outcomes"] = {"notebook": ok_outcome("notebook", data)}
     return make_facts(**keywords)
 
 
@@ -122,9 +127,10 @@ KERNEL_CASES = [
      {}, "warning", [NOTHING_REACHES], []),
     ("colab-runs-the-notebook-here", {"kernelspecs": [], "jupyter_modules": NO_JUPYTER, "colab_importable": True}, {},
      "ok", ["reach /opt/course (the hosted notebook)"], [NOTHING_REACHES]),
-    ("saved-facts-read-the-distributions", {"kernelspecs": [], "jupyter_modules": None},
+    ("saved-facts-read-the-distributions", {"kernelspecs": [], "jupyter_modules": LEFT_OUT},
      {"distributions": {"ipykernel": "7.4.0", "jupyterlab": "4.6.0"}}, "ok", ["JupyterLab installed here"], []),
-    ("saved-facts-without-jupyter", {"kernelspecs": [], "jupyter_modules": None}, {"distributions": WITH_IPYKERNEL},
+    ("saved-facts-without-jupyter", {"kernelspecs": [], "jupyter_modules": LEFT_OUT},
+     {"distributions": WITH_IPYKERNEL},
      "warning", [NOTHING_REACHES + ": no kernelspec runs it and jupyterlab is not installed here"], []),
     ("jupyter-on-path-of-another-env", {"jupyter_on_path": {"path": "/usr/bin/jupyter", "prefix": "/usr"}}, {}, "ok",
      ["`jupyter` on PATH (/usr/bin/jupyter) is /usr: `jupyter lab` in a terminal starts that environment's"], []),

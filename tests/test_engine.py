@@ -10,8 +10,9 @@ from checkrun import (APPLE_ARM64, CPU_TORCH, NO_CUDA_TORCH, NO_NVIDIA, SPECS, b
 from doctor.engine import run_check, run_checks
 from doctor.facts import Facts
 from doctor.findings import info, ok
+from doctor.outcome import ProbeOutcome
 from doctor.registry import CheckSpec, registered_checks
-from factories import failed_outcome, make_facts, ok_outcome
+from factories import failed_outcome, make_facts
 
 
 def _spec(function, needs=(), id="engine-test", category="testing"):
@@ -46,10 +47,11 @@ def test_a_check_that_raises_becomes_one_crashed_error(function, exception, mess
 
 
 def test_a_real_check_crashing_on_malformed_facts_leaves_a_finding():
-    # A python probe answer without "version" (say, saved by another dl-doctor release).
+    # A python answer without "version", built by hand: no probe, factory or saved-facts loader gives one.
     answer = dict(make_facts().data("python"))
     del answer["version"]
-    (finding,) = run_check(SPECS["python-version"], make_facts(outcomes={"python": ok_outcome("python", answer)}))
+    malformed = ProbeOutcome("python", "ok", answer, None, "", 0.1, None, 0)
+    (finding,) = run_check(SPECS["python-version"], make_facts(outcomes={"python": malformed}))
     assert finding.crashed is True
     assert finding.status == "error"
     assert "KeyError" in finding.title and "'version'" in finding.title

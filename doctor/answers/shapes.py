@@ -64,10 +64,8 @@ def complete(declared: Any, value: Any, fill: Optional[Callable[[Any], Any]] = N
 
 
 def missing(declared: Any) -> Any:
-    """What a key an old answer lacks becomes: an empty list or mapping for a collection, a record of missing
-    values for a record that cannot be None, None (unknown) for everything else."""
-    if is_record(declared):
-        return {key: missing(value) for key, value, required in fields(declared) if required}
+    """What a key an old answer lacks becomes: an empty list or mapping for a collection, None (unknown) for
+    everything else, a record included (checks already read None there as "not known")."""
     origin = get_origin(declared)
     if origin is list:
         return []
