@@ -39,7 +39,8 @@ FACTS = {
 @pytest.mark.parametrize("spec", CHECKS, ids=[spec.id for spec in CHECKS])
 def test_a_check_given_only_the_probes_it_declares_finds_the_same(spec, case):
     facts = FACTS[case]
-    assert run_check(spec, with_only(facts, spec.probes)) == run_check(spec, facts)
+    assert run_check(spec, with_only(facts, spec.probes)) == run_check(spec, facts), (
+        "%s reads a probe its @check does not declare: add it to needs= or reads=" % spec.id)
 
 
 def test_names_select_checks_in_registry_order_and_their_probes():
