@@ -12,7 +12,7 @@ from doctor.outcome import skipped_outcome
 from doctor.engine import run_check
 from doctor.registry import registered_checks
 from doctor.selection import UnknownCheck, checks_named, probes_read
-from factories import failed_outcome, make_facts
+from factories import answer, failed_outcome, make_facts, ok_outcome
 
 CHECKS = registered_checks("check")
 METADATA_MEMBERS = {"python", "packages", "notebook", "course"}
@@ -33,6 +33,10 @@ FACTS = {
                                      outcomes={"torch": failed_outcome("torch", status="failed")}),
     "windows": make_facts(python={"marker_environment": {"os_name": "nt", "sys_platform": "win32"}}),
 }
+ANSWERED = {"notebook": ok_outcome("notebook", answer("notebook", prefix="/home/learner/.venv")),
+            "course": ok_outcome("course", answer("course"))}
+FACTS.update(("lesson %d, notebook and course answered" % lesson, make_facts(lesson=lesson, outcomes=ANSWERED))
+             for lesson in (1, 4, 6))
 
 
 @pytest.mark.parametrize("case", sorted(FACTS))
