@@ -98,10 +98,14 @@ def healthy_dist(tmp_path_factory):
     return dist_run(tmp_path_factory.mktemp("dist"))
 
 
+# The session's real runs (torch, fastai and a fine-tune in child processes).
+SLOW_FIXTURES = ("real_check", "short_bench", "healthy_dist")
+
+
 def pytest_collection_modifyitems(items):
-    """A test that reads the real end-to-end check (directly or through another fixture) is as slow as it."""
+    """A test that reads one of the session's real runs (directly or through another fixture) is as slow as it."""
     for item in items:
-        if "real_check" in getattr(item, "fixturenames", ()):
+        if set(SLOW_FIXTURES) & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
 
 
