@@ -14,7 +14,6 @@ from doctor.outcome import ProbeOutcome
 from doctor.probes import bench_probe
 from doctor.probes.runner import run_probe
 from doctor.requests import BenchRequest
-from doctor.supervisor import Children
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 MINIMUM_BUDGET_S = 15.0
@@ -69,7 +68,6 @@ def run_bench(
     env: Mapping[str, str],
     request: BenchRequest,
     on_progress: Optional[Callable[[Dict[str, Any]], None]] = None,
-    children: Optional[Children] = None,
 ) -> ProbeOutcome:
     folder = tempfile.mkdtemp(prefix="dl-doctor-bench-")
     try:
@@ -77,6 +75,6 @@ def run_bench(
                      "per_class": request.per_class, "budget_s": request.budget_s, "device": request.device,
                      "data": os.path.abspath(request.data) if request.data else None}
         spec = bench_probe(request.budget_s + IMPORT_ALLOWANCE_S)
-        return run_probe(spec, python, cwd, env, arguments, children, on_progress)
+        return run_probe(spec, python, cwd, env, arguments, on_progress=on_progress)
     finally:
         shutil.rmtree(folder, ignore_errors=True)

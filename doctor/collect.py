@@ -88,7 +88,7 @@ def collect_facts(
         if torch is not None:
             outcomes.update(torch.result())
         if bench is not None:
-            outcomes["bench"] = run_bench(target.python, target.cwd, environment, bench, on_progress, children)
+            outcomes["bench"] = run_bench(target.python, target.cwd, environment, bench, on_progress)
     reason = "not run with --quick" if quick else "not needed for this run"
     for name in ("torch", "ops"):
         outcomes.setdefault(name, skipped_outcome(name, reason))

@@ -21,8 +21,7 @@ from doctor.probes import builtin_probes, dist_worker_probe, torch_probe
 from doctor.probes.runner import run_probes
 from doctor.requests import DistRequest
 from doctor.results.dist import STEPS
-from doctor.supervisor import (Child, ChildOutcome, Children, Command, Stop, Watcher, groups_left_behind,
-                               killed_on_interrupt, supervise)
+from doctor.supervisor import Child, ChildOutcome, Command, Stop, Watcher, groups_left_behind, supervise
 
 # Importing torch, and fastai with accelerate, can take minutes on a cold disk: these steps get at least this.
 SLOW_STEPS_S = {"import": 180.0, "fastai": 180.0}
@@ -233,8 +232,7 @@ class _StepDeadlines(Watcher):
         return self._stop()
 
 
-def run_dist(python: str, cwd: str, env: Mapping[str, str], plan: DistPlan,
-             children: Optional[Children] = None) -> ProbeOutcome:
+def run_dist(python: str, cwd: str, env: Mapping[str, str], plan: DistPlan) -> ProbeOutcome:
     """Run the workers to the end or to the first failure, kill every group, and record it all as ``dist``."""
     spec = dist_worker_probe()
     arguments = json.dumps({"backend": plan.backend, "timeout_s": plan.timeout_s + 30.0, "fastai": plan.fastai})
@@ -243,7 +241,7 @@ def run_dist(python: str, cwd: str, env: Mapping[str, str], plan: DistPlan,
     commands = [Command("dist", [python, "-c", spec.program, arguments], cwd, worker_environment(env, plan, rank),
                         step_timeout(STEPS[0], plan.timeout_s)) for rank in range(plan.nproc)]
     watcher = _StepDeadlines(plan)
-    outcomes = supervise(commands, watcher, children)
+    outcomes = supervise(commands, watcher)
     not_started = [outcome.start_error for outcome in outcomes if outcome.start_error is not None]
     if not_started:
         return ProbeOutcome("dist", NOT_STARTED, None, "probe dist could not start %s: %s" % (python, not_started[0]),
@@ -286,14 +284,13 @@ def collect_dist_facts(target: Target, lesson: int, request: DistRequest) -> Fac
     environment = probe_environment()
     specs = [spec for spec in builtin_probes() if spec.name in ("metadata", "hardware")] + [torch_probe(120.0)]
     arguments = dict(probe_arguments(lesson), torch=_DESCRIBE_TORCH)
-    with killed_on_interrupt() as children:
-        outcomes = run_probes(specs, target.python, target.cwd, environment, arguments, children)
-        outcomes["torch"] = _torch_outcome(outcomes["torch"])
-        torch = outcomes["torch"].data or {}
-        if not torch.get("importable"):
-            outcomes["dist"] = skipped_outcome("dist", "torch does not import (see torch-import)")
-        else:
-            cpu_count = (outcomes["python"].data or {}).get("cpu_count") if outcomes["python"].ok else None
-            plan = plan_run(request, torch, cpu_count)
-            outcomes["dist"] = run_dist(target.python, target.cwd, environment, plan, children)
+    outcomes = run_probes(specs, target.python, target.cwd, environment, arguments)
+    outcomes["torch"] = _torch_outcome(outcomes["torch"])
+    torch = outcomes["torch"].data or {}
+    if not torch.get("importable"):
+        outcomes["dist"] = skipped_outcome("dist", "torch does not import (see torch-import)")
+    else:
+        cpu_count = (outcomes["python"].data or {}).get("cpu_count") if outcomes["python"].ok else None
+        plan = plan_run(request, torch, cpu_count)
+        outcomes["dist"] = run_dist(target.python, target.cwd, environment, plan)
     return assemble_facts(target.python, target.cwd, False, lesson, outcomes)

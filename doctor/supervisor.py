@@ -175,14 +175,16 @@ class Children:
 
 
 @contextmanager
-def killed_on_interrupt() -> Iterator[Children]:
-    """A registry to start children in; when the block is left, by an exception (Ctrl-C included) or not,
-    every child still running is killed with its group and no new one starts."""
-    children = Children()
+def killed_on_interrupt(children: Optional[Children] = None) -> Iterator[Children]:
+    """A registry to start children in (``children``, or a new one): when the block is left by an exception
+    (Ctrl-C included), every child still running is killed with its group and no new one starts. Enter it
+    inside a thread pool's block, so the children die before the pool waits for its threads."""
+    registry = children or Children()
     try:
-        yield children
-    finally:
-        children.close()
+        yield registry
+    except BaseException:
+        registry.close()
+        raise
 
 
 def crash_name(returncode: Optional[int]) -> Optional[str]:

@@ -2,9 +2,11 @@
 crashes, hangs, garbage and failures that must become outcomes, never exceptions."""
 
 import os
+import signal
 import sys
 import sysconfig
 import textwrap
+import threading
 from importlib import metadata
 
 import pytest
@@ -157,6 +159,37 @@ def test_hang_is_killed_with_its_children_at_the_timeout(tmp_path):
     assert "did not finish within 3 s" in outcome.reason
     grandchild = int(pid_file.read_text())
     wait_for(lambda: not process_alive(grandchild))
+
+
+@pytest.mark.skipif(os.name != "posix", reason="signals as on Linux and macOS")
+def test_ctrl_c_while_probes_run_kills_them_before_the_pool_waits_for_its_threads(tmp_path):
+    pid_file = tmp_path / "probe.pid"
+    spec = simulated("""
+        def collect(arguments):
+            with open(%r, "w") as handle:
+                handle.write(str(os.getpid()))
+            import threading
+            threading.Event().wait()
+    """ % str(pid_file), timeout_s=86400.0)
+    died = []
+
+    def interrupt_and_watch():
+        wait_for(lambda: pid_file.exists() and pid_file.read_text())
+        pid = int(pid_file.read_text())
+        os.kill(os.getpid(), signal.SIGINT)
+        try:
+            wait_for(lambda: not process_alive(pid))
+            died.append(True)
+        except AssertionError:
+            died.append(False)
+            os.killpg(pid, signal.SIGKILL)  # the probe outlived the interrupt: end it so that the test ends
+
+    helper = threading.Thread(target=interrupt_and_watch)
+    helper.start()
+    with pytest.raises(KeyboardInterrupt):
+        run_probes([spec], sys.executable, str(tmp_path), probe_environment(), {})
+    helper.join()
+    assert died == [True]
 
 
 def test_missing_interpreter_is_an_outcome(tmp_path):

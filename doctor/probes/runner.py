@@ -91,17 +91,15 @@ def run_probes(
     """Run independent probes concurrently; the slowest one sets the wall time."""
     if not specs:
         return {}
-    with killed_on_interrupt() as own:
-        registry = own if children is None else children
-        with ThreadPoolExecutor(max_workers=len(specs)) as pool:
-            futures = {
-                spec: pool.submit(run_probe, spec, python, cwd, env, _arguments_for(spec, arguments), registry)
-                for spec in specs
-            }
-            outcomes: Dict[str, ProbeOutcome] = {}
-            for spec, future in futures.items():
-                outcomes.update(split_bundle(spec, future.result()) if spec.members else {spec.name: future.result()})
-            return outcomes
+    with ThreadPoolExecutor(max_workers=len(specs)) as pool, killed_on_interrupt(children) as registry:
+        futures = {
+            spec: pool.submit(run_probe, spec, python, cwd, env, _arguments_for(spec, arguments), registry)
+            for spec in specs
+        }
+        outcomes: Dict[str, ProbeOutcome] = {}
+        for spec, future in futures.items():
+            outcomes.update(split_bundle(spec, future.result()) if spec.members else {spec.name: future.result()})
+        return outcomes
 
 
 def _arguments_for(spec: ProbeSpec, arguments: Mapping[str, Mapping[str, Any]]) -> Optional[Mapping[str, Any]]:
