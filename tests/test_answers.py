@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import run_cli
 from doctor.answers import ANSWERS
 from doctor.answers.json_schema import SCHEMA_FILE, schema_text
 from doctor.answers.notebook import Kernelspec
@@ -95,6 +96,13 @@ def test_every_check_runs_on_a_schema_1_report_without_crashing():
     facts = read_report(str(SCHEMA_1_REPORT), full=True).report.facts
     findings, _ = run_checks(registered_checks(), facts)
     assert [(finding.id, finding.detail) for finding in findings if finding.crashed] == []
+
+
+def test_check_reruns_on_a_schema_1_report(tmp_path):
+    completed = run_cli("check", "--facts", str(SCHEMA_1_REPORT), "--format", "json", cwd=str(tmp_path))
+    assert completed.returncode in (0, 1), completed.stderr
+    findings = json.loads(completed.stdout)["findings"]
+    assert findings and [finding["id"] for finding in findings if finding.get("crashed")] == []
 
 
 def trimmed(facts, *paths):

@@ -5,9 +5,8 @@ differs from what the declarations give.
 """
 
 import json
-import sys
 from pathlib import Path
-from typing import Any, Dict, List, Union, get_args, get_origin
+from typing import Any, Dict, Union, get_args, get_origin
 
 from doctor.answers import ANSWERS
 from doctor.answers.shapes import NoneType, fields, is_record, literal_values, record_names
@@ -121,11 +120,10 @@ def schema_text() -> str:
     return json.dumps(facts_schema(), indent=2) + "\n"
 
 
-def main(argv: List[str]) -> int:
+def main() -> None:
     SCHEMA_FILE.write_text(schema_text(), encoding="utf-8")
     print("wrote %s" % SCHEMA_FILE)
-    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    main()

@@ -21,8 +21,9 @@ def fields(record: Any) -> Tuple[Tuple[str, Any, bool], ...]:
 
 
 def blank(declared: Any) -> Any:
-    """The declared empty value of a type: None where None is allowed, else an empty string, zero, False, an
-    empty list or mapping, the first of a Literal's values, or a record of blank required keys."""
+    """The declared empty value of a type (the test factories' default for a key a test leaves out): None where
+    None is allowed, else an empty string, zero, False, an empty list or mapping, the first of a Literal's values,
+    or a record of blank required keys."""
     if is_record(declared):
         return {key: blank(value) for key, value, required in fields(declared) if required}
     origin, arguments = get_origin(declared), get_args(declared)
