@@ -2,10 +2,10 @@
 Python 3.11, a CUDA build of torch 2.14.1 on one H100, fastai 2.8.12) and lets a test change only
 what it is about.
 
-Every answer built here is checked against its declaration in doctor/answers (``answer_errors``): a key the
-probe does not send, a typo or a wrong type fails the test at once instead of testing a shape no probe gives.
-``answer(probe, ...)`` and ``record(Declaration, ...)`` build whole answers and records from the declared
-defaults, so a test names only what it is about."""
+Every answer built here (``make_facts``, ``ok_outcome``, ``answer``, ``record``) is checked against its
+declaration in doctor/answers (``shape_errors``): a key the probe does not send, a typo or a wrong type fails the
+test at once instead of testing a shape no probe gives. Keys a test leaves out take their declared defaults, so
+a test names only what it is about. ``saved_ok_outcome`` is the exception: an answer as an older report loads."""
 
 import copy
 from functools import lru_cache
