@@ -4,7 +4,7 @@ A report holds the findings of the checks, the ops probed on a device (typed ``O
 findings), what the environment is, the facts behind it all, and timings. ``summary()`` is the one place its
 counts and seconds are worked out, so text, JSON, Markdown, JUnit, HTML, the notebook and the matrix say the
 same. Findings and op results are counted apart: checks judge the environment, while an op's class is what the
-device did ("3 warnings, 18 ok; ops: 22 native, 1 fallback in 7.1 s").
+device did ("3 warnings, 18 ok; 23 ops: 22 native, 1 fallback in 7.1 s").
 
 An ops run (``dl-doctor ops``) is a Report of kind "ops": no findings, no facts, its ops. A report read back for
 the matrix carries no facts either (rebuilding them is slow, and a table needs none). ``to_dict`` is the JSON
@@ -115,7 +115,7 @@ class Summary:
     seconds: Optional[float]
 
     def words(self) -> str:
-        """E.g. "1 error, 3 warnings, 18 ok, 2 skipped; ops: 22 native, 1 fallback in 7.1 s"."""
+        """E.g. "1 error, 3 warnings, 18 ok, 2 skipped; 23 ops: 22 native, 1 fallback in 7.1 s"."""
         parts = []
         findings = ["%d %s%s" % (self.findings[status], status,
                                  "s" if self.findings[status] != 1 and status in (ERROR, WARNING) else "")
@@ -123,7 +123,9 @@ class Summary:
         if findings:
             parts.append(", ".join(findings))
         if self.ops:
-            parts.append("ops: " + ", ".join("%d %s" % (count, result) for result, count in self.ops.items()))
+            total = sum(self.ops.values())
+            parts.append("%d op%s: %s" % (total, "" if total == 1 else "s",
+                                          ", ".join("%d %s" % (count, result) for result, count in self.ops.items())))
         seconds = "" if self.seconds is None else " in %.1f s" % self.seconds
         return "%s%s" % ("; ".join(parts) or "nothing checked", seconds)
 

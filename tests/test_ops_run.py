@@ -57,7 +57,7 @@ def test_text_table_names_each_op_and_a_summary(tmp_path):
     for name in lesson_7:
         assert name in completed.stdout
     assert "linalg.solve" not in completed.stdout
-    assert "%d ops on cpu" % len(lesson_7) in completed.stdout
+    assert "%d ops: %d native" % (len(lesson_7), len(lesson_7)) in completed.stdout
 
 
 def test_simulated_faults_are_classified_and_the_run_survives_them(faulty_run):

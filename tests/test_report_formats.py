@@ -281,7 +281,7 @@ def test_junit_counts_and_environment_properties(junit_text):
     properties = {prop.get("name"): prop.get("value") for prop in root.find("testsuite").iter("property")}
     assert properties == {
         "label": label, "dl-doctor": doctor.__version__, "kind": "check", "redacted": "false",
-        "summary": "2 errors, 1 warning, 1 ok, 1 info, 1 skipped; ops: 1 native, 1 fallback, 1 unsupported, 1 wrong, "
+        "summary": "2 errors, 1 warning, 1 ok, 1 info, 1 skipped; 5 ops: 1 native, 1 fallback, 1 unsupported, 1 wrong, "
                    "1 crashed",
         "python": "3.11.7", "python_executable": "/opt/course/bin/python", "os": "Linux", "machine": "x86_64",
         "torch": "2.14.1+cu130", "torch_flavour": "cuda", "fastai_device": "cuda:0",
@@ -563,7 +563,7 @@ def test_short_label(environment, expected):
 
 # --- One summary: every format counts the same report the same way ----------------------------------------------
 
-CHECKED = "2 errors, 1 warning, 1 ok, 1 info, 1 skipped; ops: 1 native, 1 fallback, 1 unsupported, 1 wrong, 1 crashed"
+CHECKED = "2 errors, 1 warning, 1 ok, 1 info, 1 skipped; 5 ops: 1 native, 1 fallback, 1 unsupported, 1 wrong, 1 crashed"
 
 
 def junit_summary(text):
@@ -591,7 +591,7 @@ def test_every_format_says_the_same_summary_of_a_check_report():
 
 def test_every_format_says_the_same_summary_of_an_ops_report():
     report = ops_report(dict(OPS, device="cuda", torch="2.14.1+cu130"), seconds=3.0)
-    words = "ops: 1 native, 1 fallback, 1 unsupported, 1 wrong, 1 crashed in 3.0 s"
+    words = "5 ops: 1 native, 1 fallback, 1 unsupported, 1 wrong, 1 crashed in 3.0 s"
     assert report.summary().words() == words
     assert render_ops_text(report).splitlines()[-1] == words + " on cuda (torch 2.14.1+cu130), 0 child restarts"
     assert render_markdown(report).splitlines()[2].startswith("**%s** · " % words)
