@@ -32,7 +32,7 @@ def diagnose(
     if facts is None:
         facts = collect_facts(target, lesson, quick)
     collected = time.perf_counter()
-    findings, check_timings = run_checks(checks if checks is not None else registered_checks(), facts)
+    findings, check_timings = run_checks(checks if checks is not None else registered_checks("check"), facts)
     ordered = sorted(findings, key=lambda f: (-SEVERITY[f.status], f.category, f.id))
     timings = {
         "collect_s": collected - started,

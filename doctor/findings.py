@@ -98,6 +98,11 @@ error = _make(ERROR)
 skipped = _make(SKIPPED)
 
 
+def topic_label(topic: str) -> str:
+    """A topic (a finding's category) as reports and ``dl-doctor list`` print it: ``torch_build`` is "torch build"."""
+    return topic.replace("_", " ")
+
+
 def fix(text: str, *commands: str, automatic: Optional[str] = None, choice: bool = False) -> Fix:
     return Fix(text=text, commands=tuple(commands), automatic=automatic, choice=choice)
 

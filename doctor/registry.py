@@ -45,11 +45,6 @@ class CheckSpec:
         """Every probe whose outcome the check reads: what ``check --only`` runs for it."""
         return tuple(dict.fromkeys(self.needs + self.reads))
 
-    @property
-    def topic_label(self) -> str:
-        """The topic as reports print it: ``torch_build`` is "torch build"."""
-        return self.topic.replace("_", " ")
-
 
 def check(id: str, summary: str, *, topic: str, needs: Tuple[str, ...] = (), reads: Tuple[str, ...] = (),
           suites: Tuple[str, ...] = ("check",)) -> Callable[[CheckFunction], CheckFunction]:

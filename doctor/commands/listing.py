@@ -6,6 +6,7 @@ import json
 from typing import Sequence, TextIO
 
 from doctor.commands import EXIT_OK
+from doctor.findings import topic_label
 from doctor.registry import CheckSpec, registered_checks
 
 MARKDOWN_HEADER = "| id | topic | what it checks |\n| --- | --- | --- |\n"
@@ -13,7 +14,8 @@ MARKDOWN_HEADER = "| id | topic | what it checks |\n| --- | --- | --- |\n"
 
 def render_markdown_table(checks: Sequence[CheckSpec]) -> str:
     """One row per check, in the README's columns (the README's third column may say more than the summary)."""
-    rows = ["| `%s` | %s | %s |\n" % (spec.id, spec.topic_label, spec.summary.replace("|", "\\|")) for spec in checks]
+    rows = ["| `%s` | %s | %s |\n" % (spec.id, topic_label(spec.topic), spec.summary.replace("|", "\\|"))
+            for spec in checks]
     return MARKDOWN_HEADER + "".join(rows)
 
 
@@ -29,6 +31,7 @@ def run_list(arguments: argparse.Namespace, stdout: TextIO) -> int:
         return EXIT_OK
     from tabulate import tabulate
 
-    stdout.write(tabulate([(c.id, c.topic_label, c.summary) for c in checks], headers=("id", "topic", "checks that")))
+    rows = [(spec.id, topic_label(spec.topic), spec.summary) for spec in checks]
+    stdout.write(tabulate(rows, headers=("id", "topic", "checks that")))
     stdout.write("\n")
     return EXIT_OK

@@ -4,7 +4,7 @@
 from html import escape
 from typing import Dict, List
 
-from doctor.findings import ERROR, INFO, OK, SEVERITY, SKIPPED, WARNING, Fix
+from doctor.findings import ERROR, INFO, OK, SEVERITY, SKIPPED, WARNING, Fix, topic_label
 from doctor.report import Entry, OpResult, Report, label_of
 
 _SYMBOLS = {OK: "✓", INFO: "i", WARNING: "!", ERROR: "✗", SKIPPED: "–"}
@@ -63,7 +63,7 @@ def render_html(report: Report, show_skipped: bool = False) -> str:
     ordered = sorted(groups.items(), key=lambda item: (-max(SEVERITY[e.status] for e in item[1]), item[0]))
     body = ['<div class="dl-doctor-report" style="font-family:sans-serif;font-size:13px">', _heading(report)]
     for group, entries in ordered:
-        body.append('<h4 style="margin:8px 0 2px">%s</h4>' % escape(group.replace("_", " ")))
+        body.append('<h4 style="margin:8px 0 2px">%s</h4>' % escape(topic_label(group)))
         body += [_entry(e) for e in sorted(entries, key=lambda e: (-SEVERITY[e.status], e.id))]
     if native:
         body.append("<div>%s %d ops run natively</div>" % (status_badge(OK), native))

@@ -8,7 +8,7 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Dict, List, Sequence, TextIO
 
-from doctor.findings import ERROR, INFO, OK, SEVERITY, SKIPPED, WARNING, Finding
+from doctor.findings import ERROR, INFO, OK, SEVERITY, SKIPPED, WARNING, Finding, topic_label
 from doctor.report import Report
 
 if TYPE_CHECKING:  # only named in annotations: the merged commands are worked out before rendering
@@ -126,7 +126,7 @@ def render_text(report: Report, style: Style, verbose: bool = False,
     ordered = sorted(groups.items(), key=lambda item: (-max(SEVERITY[f.status] for f in item[1]), item[0]))
     lines = heading
     for category, findings in ordered:
-        lines += ["", category.replace("_", " ")]
+        lines += ["", topic_label(category)]
         for finding in sorted(findings, key=lambda f: (-SEVERITY[f.status], f.id)):
             lines += _finding_lines(finding, style, verbose)
     if verbose:
