@@ -83,7 +83,7 @@ def _kernel_fix(facts, pip_problem, missing):
         texts.append("Install with this interpreter's pip, `%s -m pip install NAME` (in a notebook: `%%pip install "
                      "NAME`, which always targets the kernel)." % quote(facts, python))
     if missing:
-        texts.append("Give this interpreter Jupyter (start it with %s -m jupyter lab)." % quote(facts, python))
+        texts.append("Give this interpreter Jupyter (start it with %s -m jupyterlab)." % quote(facts, python))
         commands.append(pip_install(facts, *missing))
     texts.append("Register it as a kernel, so that every Jupyter on this machine offers it:")
     commands.append("%s -m ipykernel install --user --name course --display-name %s"
@@ -107,6 +107,49 @@ def kernel_interpreter(facts):
         yield warning(problems[0], detail=detail, fix=_kernel_fix(facts, pip_problem, missing))
         return
     yield ok("pip and Jupyter reach %s (%s)" % (notebook["prefix"], ", ".join(ways)), detail=detail)
+
+
+def _own_jupyter_fix(facts, notebook):
+    """Start this environment's own JupyterLab by its interpreter: `python -m jupyter lab` would not do, as jupyter_core
+    runs the `jupyter-lab` first on PATH and puts its own scripts folder last (jupyter_core/command.py,
+    _path_with_self). Without JupyterLab here, install it, or let the other Jupyter offer this interpreter."""
+    python = quote(facts, target_python(facts))
+    if "jupyterlab" in _jupyter_here(facts, notebook):
+        return fix("Start this environment's own JupyterLab (or activate the environment first, so that its "
+                   "`jupyter` comes first on PATH):", "%s -m jupyterlab" % python)
+    return fix("Install JupyterLab here and start it by this interpreter, or register this interpreter as a kernel "
+               "and pick it in the other Jupyter:", pip_install(facts, "jupyterlab"), "%s -m jupyterlab" % python,
+               "%s -m ipykernel install --user --name course --display-name %s"
+               % (python, quote(facts, "Python (course)")), choice=True)
+
+
+@check("jupyter-on-path", "The `jupyter` command first on PATH belongs to this environment",
+       needs=("notebook",), reads=("python", "packages"), topic="notebook", suites=("check", "widgets"))
+def jupyter_on_path(facts):
+    notebook = facts.data("notebook")
+    on_path = notebook["jupyter_on_path"]
+    prefix = notebook["prefix"]
+    if on_path is None:
+        yield skipped("these facts were saved before dl-doctor looked at `jupyter` on PATH")
+        return
+    if not on_path["path"]:
+        yield ok("no `jupyter` command on PATH starts another environment's Jupyter")
+        return
+    if not on_path["prefix"]:
+        yield info("`jupyter` on PATH (%s) belongs to an environment dl-doctor cannot tell" % on_path["path"])
+        return
+    if _same(prefix, on_path["prefix"]):
+        yield ok("`jupyter` on PATH is this environment's (%s)" % on_path["path"])
+        return
+    kernels = ["kernel %r" % spec["name"] for spec in notebook.get("kernelspecs") or []
+               if _same(prefix, spec.get("prefix"))]
+    detail = ["%s belongs to %s; this environment is %s." % (on_path["path"], on_path["prefix"], prefix),
+              "`jupyter lab` (and `python -m jupyter lab`) start that Jupyter, whose default Python kernel runs %s's "
+              "Python: the lesson's packages installed here are not there." % on_path["prefix"]]
+    if kernels:
+        detail.append("It offers this environment as %s: pick it for each notebook." % " or ".join(kernels))
+    yield warning("`jupyter` on PATH starts %s's Jupyter, not this environment's" % on_path["prefix"],
+                  detail="\n".join(detail), fix=_own_jupyter_fix(facts, notebook))
 
 
 @check("dataloader-workers", "DataLoader workers can use functions defined in the notebook", needs=("python",),

@@ -1,4 +1,4 @@
-"""checks/notebook.py (kernel-interpreter, dataloader-workers, notebook-frontend) and checks/widgets.py
+"""checks/notebook.py (kernel-interpreter, jupyter-on-path, dataloader-workers, notebook-frontend) and checks/widgets.py
 (widgets-versions, widgets-frontend, widgets-fileupload), table-driven over the notebook probe's answer and the
 installed distributions (knowledge.md #26-#31)."""
 
@@ -8,7 +8,7 @@ from checkrun import commands, findings, one, words
 from doctor.answers.notebook import Kernelspec, UnreadableKernelspec, WidgetFrontend
 from factories import PYTHON, SITE, answer, failed_outcome, make_facts, ok_outcome, record, saved_ok_outcome
 
-NOTEBOOK_CHECKS = ("kernel-interpreter", "dataloader-workers", "notebook-frontend",
+NOTEBOOK_CHECKS = ("kernel-interpreter", "jupyter-on-path", "dataloader-workers", "notebook-frontend",
                    "widgets-versions", "widgets-frontend", "widgets-fileupload")
 
 COURSE_DATA = "/opt/course/share/jupyter"
@@ -146,6 +146,38 @@ KERNEL_CASES = [
 @table(KERNEL_CASES)
 def test_kernel_interpreter(case):
     check_case("kernel-interpreter", case)
+
+
+OTHER_JUPYTER = {"path": "/usr/bin/jupyter", "prefix": "/usr"}
+REGISTER = "-m ipykernel install --user --name course"
+JUPYTER_CASES = [
+    ("this-environments-jupyter", {}, {}, "ok", ["`jupyter` on PATH is this environment's (/opt/course/bin/jupyter)"],
+     []),
+    ("another-environments-jupyter", {"jupyter_on_path": OTHER_JUPYTER}, {}, "warning",
+     ["`jupyter` on PATH starts /usr's Jupyter, not this environment's", "/usr/bin/jupyter belongs to /usr",
+      "It offers this environment as kernel 'course'", PYTHON + " -m jupyterlab"],
+     [PYTHON + " -m jupyter lab", REGISTER]),
+    ("another-jupyter-and-no-kernel-for-this-one",
+     {"jupyter_on_path": OTHER_JUPYTER, "kernelspecs": [OTHER_SPEC]}, {}, "warning",
+     ["starts /usr's Jupyter", PYTHON + " -m jupyterlab"], ["It offers this environment"]),
+    ("another-jupyter-and-no-jupyterlab-here",
+     {"jupyter_on_path": OTHER_JUPYTER, "jupyter_modules": KERNEL_ONLY}, {}, "warning",
+     ["Install JupyterLab here", "pip install jupyterlab", REGISTER], []),
+    ("a-symlinked-jupyter-of-this-environment", {"jupyter_on_path": {"path": "/home/learner/bin/jupyter",
+                                                                      "prefix": "/opt/course/"}}, {}, "ok",
+     ["is this environment's"], []),
+    ("no-jupyter-on-path", {"jupyter_on_path": {"path": None, "prefix": None}}, {}, "ok",
+     ["no `jupyter` command on PATH"], []),
+    ("owner-unknown", {"jupyter_on_path": {"path": "/opt/tools/jupyter", "prefix": None}}, {}, "info",
+     ["/opt/tools/jupyter", "cannot tell"], []),
+    ("saved-before-the-probe-looked", {"jupyter_on_path": LEFT_OUT}, {}, "skipped", ["saved before"], []),
+    ("notebook-probe-never-asked", False, {}, "skipped", ["notebook"], []),
+]
+
+
+@table(JUPYTER_CASES)
+def test_jupyter_on_path(case):
+    check_case("jupyter-on-path", case)
 
 
 REGISTER = PYTHON + " -m ipykernel install --user --name course --display-name 'Python (course)'"
@@ -303,8 +335,8 @@ def test_widgets_fileupload(case):
     check_case("widgets-fileupload", case)
 
 
-ALL_CASES = KERNEL_CASES + DATALOADER_CASES + FRONTEND_CASES + VERSIONS_CASES + FRONTEND_WIDGET_CASES + \
-    FILEUPLOAD_CASES
+ALL_CASES = (KERNEL_CASES + JUPYTER_CASES + DATALOADER_CASES + FRONTEND_CASES + VERSIONS_CASES
+             + FRONTEND_WIDGET_CASES + FILEUPLOAD_CASES)
 
 
 @pytest.mark.parametrize("check_id", NOTEBOOK_CHECKS)

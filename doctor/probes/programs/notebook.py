@@ -43,18 +43,45 @@ def _prefix_of_python(path):
     return os.path.dirname(os.path.dirname(os.path.realpath(path)))
 
 
+def _script_interpreter(path):
+    """The Python a console script runs: its shebang line; pip's launcher for long paths or paths with spaces is
+    "#!/bin/sh" and then an exec line naming it (pip/_vendor/distlib/scripts.py, _build_shebang); "#!/usr/bin/env
+    python3" names it through PATH. None for a binary launcher (Windows .exe) or a file that names no Python."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(1024).decode("utf-8", "replace").splitlines()
+    except OSError:
+        return None
+    if not head or not head[0].startswith("#!"):
+        return None
+    words = head[0][2:].split()
+    if words and words[0] == "/bin/sh" and len(head) > 1:
+        found = re.search(r"exec' (\"[^\"]+\"|\S+)", head[1])
+        words = [found.group(1).strip('"')] if found else []
+    if len(words) > 1 and os.path.basename(words[0]) == "env":
+        words = [shutil.which(words[1]) or words[1]]
+    interpreter = words[0] if words else None
+    if interpreter and "python" in os.path.basename(interpreter) and os.path.isfile(interpreter):
+        return interpreter
+    return None
+
+
+def _script_prefix(path):
+    """The environment a console script belongs to: its interpreter's, else the folder it sits in (a script lives
+    in its environment's bin, Scripts on Windows; a symlink, as pipx and Homebrew make, is followed)."""
+    interpreter = _script_interpreter(path)
+    if interpreter:
+        return _prefix_of_python(interpreter)
+    folder = os.path.dirname(os.path.realpath(path))
+    return os.path.dirname(folder) if os.path.basename(folder) in ("bin", "Scripts") else None
+
+
 def _pip_on_path():
     path = shutil.which("pip")
     if path is None:
         return {"path": None, "prefix": None, "site": None}
-    try:
-        with open(path, "rb") as handle:
-            first = handle.readline().decode("utf-8", "replace").strip()
-    except OSError:
-        first = ""
-    interpreter = first[2:].strip().split()[0] if first.startswith("#!") and "python" in first else None
-    if interpreter and os.path.isfile(interpreter):
-        return {"path": path, "prefix": _prefix_of_python(interpreter), "site": None}
+    if _script_interpreter(path):
+        return {"path": path, "prefix": _script_prefix(path), "site": None}
     version = _doctor_command_output([path, "--version"], 15) or ""
     found = re.search(r" from (.+?)[/\\]pip \(python", version)
     return {"path": path, "prefix": None, "site": found.group(1) if found else None}
@@ -221,12 +248,7 @@ def _widget_frontends(data_dirs):
 
 def _jupyter_on_path():
     path = shutil.which("jupyter")
-    if path is None:
-        return {"path": None, "prefix": None}
-    folder = os.path.dirname(os.path.abspath(path))
-    parent = os.path.dirname(folder)
-    # A console script lives in its environment's bin (Scripts on Windows).
-    return {"path": path, "prefix": parent if os.path.basename(folder) in ("bin", "Scripts") else None}
+    return {"path": path, "prefix": _script_prefix(path) if path else None}
 
 
 def _jupyter_modules():
