@@ -146,7 +146,7 @@ def _duration(seconds):
 
 def _workers_advice(data):
     # Under spawn (macOS, Windows) DataLoader workers cannot unpickle functions defined in a notebook
-    # (knowledge.md #31); under fork (Linux) they can.
+    # (Python's multiprocessing docs, "Contexts and start methods"); under fork (Linux) they can.
     if data.get("platform", "").startswith("linux"):
         return ("num_workers=%d (one per core) lets data loading overlap training in scripts and notebooks"
                 % (data.get("cpu_count") or 1))

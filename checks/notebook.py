@@ -1,5 +1,6 @@
-"""Notebook kernels: whether `pip` installs into this interpreter's environment and a notebook can run it, how
-DataLoader workers start here, and which front end shows the notebook (knowledge.md #27, #29, #31)."""
+"""Notebook kernels: whether `pip` and `jupyter` on PATH belong to this interpreter's environment and a notebook can
+run it, how DataLoader workers start here, and which front end shows the notebook (VS Code renders widgets itself:
+vscode-jupyter#8552)."""
 
 import os
 
@@ -163,7 +164,8 @@ def dataloader_workers(facts):
         yield ok("workers start by fork: labelling functions defined in the notebook reach them")
         return
     # Under spawn or forkserver a worker re-imports __main__, where a notebook's functions do not exist:
-    # "Can't get attribute 'is_cat' on <module '__main__'>" (knowledge.md #31).
+    # "Can't get attribute 'is_cat' on <module '__main__'>" (pickle finds a function by its module; Python's
+    # multiprocessing docs, "Contexts and start methods").
     yield info(
         "workers start by %s: functions defined in the notebook cannot reach DataLoader workers" % method,
         fix=fix("Keep num_workers=0 in the notebook (fastai does so on Windows), or move labelling functions "

@@ -9,7 +9,7 @@ from doctor.registry import check
 
 from .commands import target_python
 
-# fastai 2.8.12's metadata declares Requires-Python >=3.10 (knowledge.md #19, verified from its wheel);
+# fastai 2.8.12's metadata declares Requires-Python >=3.10 (its wheel's METADATA);
 # it is the course's floor even before fastai is installed.
 COURSE_MINIMUM_PYTHON = Version("3.10")
 DECLARING_PACKAGES = ("torch", "torchvision", "fastai", "fastcore", "ipywidgets")
@@ -55,7 +55,8 @@ def python_version(facts):
 def python_bitness(facts):
     python = facts.data("python")
     bits = python.get("pointer_bits")
-    # "No matching distribution ... from versions: none" for 32-bit Python (knowledge.md #22).
+    # "No matching distribution ... from versions: none" for 32-bit Python (torch publishes 64-bit wheels only:
+    # pytorch.org/get-started).
     if bits == 32:
         yield error(
             "32-bit Python: torch has no builds for it",

@@ -1,5 +1,6 @@
 """Jupyter widgets: the kernel's ipywidgets and the front end's extension must agree, or the image cleaner
-shows "Error displaying widget", "Loading widget..." or plain `HBox(...)` text (knowledge.md #26, #28)."""
+shows "Error displaying widget", "Loading widget..." or plain `HBox(...)` text (fastbook#667; the ipywidgets 8
+migration guide)."""
 
 from packaging.version import Version
 
@@ -9,7 +10,7 @@ from doctor.registry import check
 from .commands import install_fix
 
 # ipywidgets major -> (jupyterlab_widgets major, widgetsnbextension major, jupyterlab-manager labextension
-# major), from the wheels' metadata (knowledge.md #26).
+# major), from the wheels' metadata (ipywidgets 8.1's Requires-Dist).
 COMPANIONS = {8: (3, 4, 5), 7: (1, 3, 3)}
 # ipywidgets 7 works in JupyterLab 4 and Notebook 7 only from 7.8 (fastbook#667; ipywidgets 7.8.0 changelog).
 FIRST_7_FOR_LAB_4 = Version("7.8")
@@ -103,5 +104,5 @@ def widgets_fileupload(facts):
     if major is None or major < 8:
         yield skipped("ipywidgets 8 is not installed")
         return
-    # ipywidgets 8 changed FileUpload.value to a tuple of dicts (ipywidgets 8 migration guide; knowledge.md #28).
+    # ipywidgets 8 changed FileUpload.value to a tuple of dicts (ipywidgets 8 migration guide).
     yield info("ipywidgets 8: fastbook's `uploader.data[0]` fails; use `uploader.value[0].content.tobytes()`")

@@ -1,6 +1,6 @@
 """checks/notebook.py (kernel-interpreter, jupyter-on-path, dataloader-workers, notebook-frontend) and checks/widgets.py
 (widgets-versions, widgets-frontend, widgets-fileupload), table-driven over the notebook probe's answer and the
-installed distributions (knowledge.md #26-#31)."""
+installed distributions."""
 
 import pytest
 

@@ -99,7 +99,7 @@ _GRU = _recurrent("GRU")
 VISION = (1, 2, 8)
 CATALOG = [
     # fastai's aug_transforms warp solves for perspective coefficients (fastai/vision/augment.py
-    # find_coeffs); missing on MPS before torch 2.7 (knowledge.md #3).
+    # find_coeffs); missing on MPS before torch 2.7 (pytorch#151189; kernel added in pytorch PR #146531).
     Op("linalg.solve", (1, 2), "fastai aug_transforms warp (find_coeffs)",
        lambda torch, g: [_well_conditioned(torch, g, 4), _randn(torch, g, 4, 2)],
        lambda torch, a, b: torch.linalg.solve(a, b), backward=True),
@@ -208,7 +208,7 @@ CATALOG = [
        lambda torch, g: [torch.full((400,), 0.5, dtype=torch.float64)], lambda torch, p: torch.bernoulli(p),
        validate=_bernoulli_mean),
     # fastai's mask_tensor draws bernoulli_ into an integer tensor; on MPS that aborted the process with
-    # "LLVM ERROR: Failed to infer result type(s)" (fastai#3911, knowledge.md #4).
+    # "LLVM ERROR: Failed to infer result type(s)" (fastai#3911, pytorch#78503).
     Op("bernoulli_.int64", (4,), "fastai mask_tensor (dropout masks on integer tensors)",
        lambda torch, g: [torch.zeros(64, dtype=torch.int64)], lambda torch, x: x.clone().bernoulli_(0.5),
        validate=_bernoulli_values),
@@ -227,7 +227,8 @@ CATALOG = [
     Op("autocast.linear", (1, 2), "automatic mixed precision (learn.to_fp16())",
        lambda torch, g: [_randn(torch, g, 8, 16), _randn(torch, g, 4, 16)],
        lambda torch, x, w: _autocast_linear(torch, x, w), tolerance=(5e-2, 1e-1)),
-    # MPS has no float64: "Cannot convert a MPS Tensor to float64 dtype" (knowledge.md #5); pandas data is float64.
+    # MPS has no float64: "Cannot convert a MPS Tensor to float64 dtype" (MPS_ERROR_DOUBLE_NOT_SUPPORTED in
+    # aten/src/ATen/mps/EmptyTensor.cpp); pandas data is float64.
     Op("float64", (5, 6), "tabular data straight from pandas (float64)",
        lambda torch, g: [_randn(torch, g, 4, 3)], lambda torch, x: x * 2 + 1, keep_float64=True),
 ]

@@ -11,7 +11,7 @@ import threading
 import time
 import warnings
 
-# torch's MPS fallback warning (aten/src/ATen/mps/MPSFallback.mm; knowledge.md #2).
+# torch's MPS fallback warning (aten/src/ATen/mps/MPSFallback.mm).
 FALLBACK_WARNING = "will fall back to run on the CPU"
 SIMULATION_VARIABLE = "DL_DOCTOR_SIMULATE"
 DEFAULT_TOLERANCE = (1e-3, 1e-4)  # (rtol, atol) for float32 against a float64 reference
@@ -264,7 +264,8 @@ def collect(arguments):
     if not header["available"]:
         _doctor_progress(header)
         return {"finished": True}
-    torch.set_warn_always(True)  # the fallback warning is warn-once without it (knowledge.md #2)
+    # The fallback warning is TORCH_WARN_ONCE (aten/src/ATen/mps/MPSFallback.mm): once per process without this.
+    torch.set_warn_always(True)
     skip = set(arguments.get("skip") or [])
     only = set(arguments.get("only") or [])
     if arguments.get("catalog") == "all":
