@@ -62,7 +62,7 @@ def _sysctl(name):
 
 
 def _macos_version():
-    # sw_vers, not platform.mac_ver(): Pythons built with an old SDK report 10.16 (knowledge.md #6).
+    # sw_vers, not platform.mac_ver(): Pythons built with an old SDK report 10.16 (python/cpython#135675).
     return _doctor_command_output(["sw_vers", "-productVersion"], 5) or platform.mac_ver()[0] or None
 
 
