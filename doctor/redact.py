@@ -5,9 +5,12 @@ redacted unless ``--no-redact`` is given:
 
 - the home directory becomes ``~``;
 - the user name and the host name are replaced only where they are identities, never as words in prose
-  (a user named ``root`` must leave "the root cause" alone): as a whole path component (``/home/alice``),
-  around ``@`` (``alice@buildbox``), as a whole value (``"user": "alice"``) and, for names that contain a
-  digit, dot, dash or underscore and so cannot be a word (``runner-7f3a``, ``alice-mbp.local``), as a whole token;
+  (a user named ``root`` must leave "the root cause" alone) nor as folders that merely share the name (a user
+  named ``lib`` must leave ``/usr/lib`` alone): the user as the folder of a home (``/home/alice``,
+  ``/Users/alice``, ``C:\\Users\\alice``, or beside this machine's home), either name around ``@``
+  (``alice@buildbox``), as the whole value of an identity key (``"USER": "alice"``, ``"hostname": "vm"``) and,
+  for names that contain a digit, dot, dash or underscore and so cannot be a word (``runner-7f3a``,
+  ``alice-mbp.local``), as a whole token;
 - NVIDIA GPU and MIG UUIDs become ``GPU-<uuid>``;
 - the values of environment variables whose names look like secrets (tokens, passwords, keys) become
   ``<secret:NAME>`` wherever they appear, and so does any value whose key looks like a secret.
@@ -33,6 +36,11 @@ _VARIABLE_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
 _MIN_SECRET_LENGTH = 6
 _WORDLIKE = re.compile(r"^[A-Za-z]+$")
 _SEPARATORS = r"/\\"
+# Folders that hold home folders: a user's name right below one is their home, not a word.
+_HOMES_FOLDERS = ("/home/", "/Users/", "\\Users\\", "/users/")
+# Keys whose whole value is a user or host name (environment variables, platform fields).
+_IDENTITY_KEYS = frozenset(("user", "username", "logname", "login", "owner", "host", "hostname", "node", "nodename",
+                            "computername", "userdomain"))
 
 
 def looks_secret(name: str) -> bool:
@@ -40,15 +48,16 @@ def looks_secret(name: str) -> bool:
     return bool(_VARIABLE_NAME.match(name) and _SECRET_NAME.search(name))
 
 
-def _identity_pattern(name: str) -> Optional[Pattern[str]]:
-    """Where ``name`` stands as an identity: a path component, either side of ``@``, or (when it cannot be
-    a word) any whole token."""
+def _identity_pattern(name: str, homes_folders: Tuple[str, ...] = ()) -> Optional[Pattern[str]]:
+    """Where ``name`` stands as an identity: the folder right below one of ``homes_folders``, either side of
+    ``@``, or (when it cannot be a word) any whole token."""
     if not name:
         return None
     quoted = re.escape(name)
-    component = r"(?<=[%s])%s(?=[%s]|$|[\s\"',;:)\]])" % (_SEPARATORS, quoted, _SEPARATORS)
-    around_at = r"(?<![\w.-])%s(?=@)|(?<=@)%s(?![\w-])" % (quoted, quoted)
-    alternatives = [component, around_at]
+    alternatives = [r"(?<![\w.-])%s(?=@)|(?<=@)%s(?![\w-])" % (quoted, quoted)]
+    if homes_folders:
+        below = "|".join("(?<=%s)" % re.escape(folder) for folder in homes_folders)
+        alternatives.append(r"(?:%s)%s(?=[%s]|$|[\s\"',;:)\]])" % (below, quoted, _SEPARATORS))
     if not _WORDLIKE.match(name):
         alternatives.append(r"(?<![\w.-])%s(?![\w-])" % quoted)
     return re.compile("|".join(alternatives))
@@ -71,10 +80,20 @@ class Redactor:
         identities = sorted(((self.user, USER_PLACEHOLDER), (self.host, HOST_PLACEHOLDER)),
                             key=lambda pair: -len(pair[0] or ""))
         for name, placeholder in identities:
-            pattern = _identity_pattern(name or "")
+            pattern = _identity_pattern(name or "", self._homes_folders() if placeholder == USER_PLACEHOLDER else ())
             if pattern is not None:
                 rules.append((pattern, placeholder))
         object.__setattr__(self, "_rules", tuple(rules))
+
+    def _homes_folders(self) -> Tuple[str, ...]:
+        """The usual folders of home folders, and the one that holds this machine's home (not ``/`` for
+        ``/root``: that would make every top-level folder a home)."""
+        folders = list(_HOMES_FOLDERS)
+        home = (self.home or "").rstrip(_SEPARATORS)
+        cut = max(home.rfind("/"), home.rfind("\\"))
+        if cut > 0:
+            folders.append(home[:cut + 1])
+        return tuple(dict.fromkeys(folders))
 
     @classmethod
     def for_this_machine(cls, environ: Optional[Mapping[str, str]] = None) -> "Redactor":
@@ -91,8 +110,6 @@ class Redactor:
                    secrets=secrets)
 
     def text(self, value: str) -> str:
-        if value and value in (self.user, self.host):
-            return USER_PLACEHOLDER if value == self.user else HOST_PLACEHOLDER
         for pattern, replacement in self._rules:
             value = pattern.sub(replacement, value)
         return _GPU_UUID.sub(lambda match: "%s-<uuid>" % match.group(1), value)
@@ -102,6 +119,8 @@ class Redactor:
         if isinstance(value, str):
             if key and looks_secret(key) and value:
                 return "<secret:%s>" % key
+            if key.lower() in _IDENTITY_KEYS and value and value in (self.user, self.host):
+                return USER_PLACEHOLDER if value == self.user else HOST_PLACEHOLDER
             return self.text(value)
         if isinstance(value, Mapping):
             return {self.text(k) if isinstance(k, str) else k: self.document(v, k if isinstance(k, str) else "")

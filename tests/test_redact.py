@@ -42,20 +42,22 @@ RUNNER = Redactor(home="/home/runner-7f3a", user="runner-7f3a", host="ci-box-12"
     ("PATH=/home/root/bin:/usr/bin", "PATH=~/bin:/usr/bin"),
     ("/home/rootless/x", "/home/rootless/x"),
     ("/data/home/root/x", "/data/home/<user>/x"),
-    # A user named like a word: a path component or around "@", never a word in prose.
+    # A user named like a word: the folder of a home or around "@", never a word in prose nor another folder.
     ("the root cause is a CPU wheel", "the root cause is a CPU wheel"),
     ("Root Cause", "Root Cause"),
     ("rooted, chroot, rootfs", "rooted, chroot, rootfs"),
-    ("/srv/root/data", "/srv/<user>/data"),
+    ("/srv/root/data", "/srv/root/data"),
+    ("/Users/root/Library", "/Users/<user>/Library"),
     ("C:\\Users\\root\\AppData", "C:\\Users\\<user>\\AppData"),
     ("root@vm", "<user>@<host>"),
     ("ssh root@vm:22", "ssh <user>@<host>:22"),
     ("git@vm", "git@<host>"),
     ("root:x:0:0", "root:x:0:0"),
-    # A host named like a word: after "@" or as the whole value only.
+    # A host named like a word: after "@" only (a whole value under an identity key: the document test).
     ("the vm is slow", "the vm is slow"),
-    ("vm", "<host>"),
-    ("root", "<user>"),
+    ("/srv/vm/x", "/srv/vm/x"),
+    ("vm", "vm"),
+    ("root", "root"),
     # Secret values wherever they appear.
     ("HF_TOKEN=" + HF_TOKEN, "HF_TOKEN=<secret:HF_TOKEN>"),
     ("Authorization: Bearer %s." % HF_TOKEN, "Authorization: Bearer <secret:HF_TOKEN>."),
@@ -86,6 +88,43 @@ def test_redactor_with_word_names(text, expected):
 ])
 def test_redactor_with_names_that_cannot_be_words(text, expected):
     assert RUNNER.text(text) == expected
+
+
+# Users named like the folders of every Unix tree (#14 §14): only their home, an address or an identity value.
+PATH_WORDS = [
+    ("lib", "/usr/lib/python3.11/site-packages/torch", "/usr/lib/python3.11/site-packages/torch"),
+    ("lib", "/home/lib/venv/bin/python", "~/venv/bin/python"),
+    ("lib", "/opt/conda/lib/libcudart.so", "/opt/conda/lib/libcudart.so"),
+    ("lib", "ssh lib@box", "ssh <user>@box"),
+    ("bin", "/usr/bin/python3 and /bin/sh", "/usr/bin/python3 and /bin/sh"),
+    ("bin", "/home/bin/.local/bin/dl-doctor", "~/.local/bin/dl-doctor"),
+    ("data", "--data /data/pets, /mnt/data/x", "--data /data/pets, /mnt/data/x"),
+    ("data", "C:\\Users\\data\\venv", "C:\\Users\\<user>\\venv"),
+    ("src", "/workspace/src/train.py", "/workspace/src/train.py"),
+    ("test", "pytest tests/test_x.py::test /tmp/test/x", "pytest tests/test_x.py::test /tmp/test/x"),
+    ("test", "/Users/test/course", "/Users/<user>/course"),
+]
+
+
+@pytest.mark.parametrize("user, text, expected", PATH_WORDS)
+def test_a_user_named_like_a_folder_leaves_other_folders_alone(user, text, expected):
+    redactor = Redactor(home="/home/%s" % user, user=user, host="vm", secrets=())
+    assert redactor.text(text) == expected
+
+
+def test_a_user_beside_this_machines_home_is_redacted_but_a_root_home_makes_no_folder_a_home():
+    beside = Redactor(home="/data/staff/lib", user="lib", host="box", secrets=())
+    assert beside.text("/data/staff/lib2/x /data/staff/lib /usr/lib") == "/data/staff/lib2/x ~ /usr/lib"
+    assert beside.text("/mnt/data/staff/lib/x") == "/mnt/data/staff/<user>/x"
+    root = Redactor(home="/lib", user="lib", host="box", secrets=())
+    assert root.text("/lib/x /usr/lib/y") == "~/x /usr/lib/y"
+
+
+def test_an_identity_value_is_redacted_only_under_an_identity_key():
+    redactor = Redactor(home="/home/data", user="data", host="lib", secrets=())
+    document = {"USER": "data", "LOGNAME": "data", "hostname": "lib", "top_level": ["lib", "data"], "folder": "data"}
+    assert redactor.document(document) == {"USER": "<user>", "LOGNAME": "<user>", "hostname": "<host>",
+                                           "top_level": ["lib", "data"], "folder": "data"}
 
 
 def test_host_name_that_starts_with_the_user_name_is_the_host():
@@ -252,9 +291,61 @@ def test_other_shareable_formats_are_redacted(quick_runs, name):
 
 
 @needs_home
-def test_text_on_the_terminal_keeps_paths_but_a_text_file_is_redacted(quick_runs):
-    assert sys.executable in quick_runs["terminal"].stdout
+def test_piped_text_and_a_text_file_are_redacted(quick_runs):
+    assert HOME + os.sep not in quick_runs["terminal"].stdout
     written = quick_runs["text-file"]
     assert "report written to" in written.stdout
     assert HOME + os.sep not in written.file_text
     assert "~" + sys.executable[len(HOME):] in written.file_text
+
+
+# Text on a terminal and text that leaves it (#14 §13), on saved facts whose interpreter is under a made-up home.
+LEARNER_HOME = "/home/learner-test"
+LEARNER_PYTHON = LEARNER_HOME + "/venv/bin/python"
+
+
+@pytest.fixture
+def learner_facts(tmp_path):
+    path = tmp_path / "facts.json"
+    facts = make_facts(python={"executable": LEARNER_PYTHON, "prefix": LEARNER_HOME + "/venv"})
+    path.write_text(json.dumps(facts.to_dict()))
+    return str(path)
+
+
+def run_on_terminal(*arguments, env):
+    """``python -m doctor`` with its standard output on a pseudo-terminal, as a learner runs it."""
+    import pty
+    import subprocess
+
+    leader, follower = pty.openpty()
+    try:
+        process = subprocess.Popen([sys.executable, "-m", "doctor", *arguments], stdout=follower,
+                                   stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=env)
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        process.wait(timeout=120)
+        process.stderr.close()
+    finally:
+        os.close(leader)
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+@pytest.mark.parametrize("options, kept", [([], False), (["--no-redact"], True)], ids=["piped", "no-redact"])
+def test_text_piped_or_redirected_is_redacted_unless_no_redact(learner_facts, options, kept):
+    completed = run_cli("check", "--facts", learner_facts, *options, env=dict(os.environ, HOME=LEARNER_HOME))
+    assert completed.returncode in (0, 1), completed.stderr
+    assert (LEARNER_PYTHON in completed.stdout) is kept
+    assert ("~/venv/bin/python" in completed.stdout) is not kept
+
+
+def test_text_on_a_terminal_keeps_real_paths(learner_facts):
+    shown = run_on_terminal("check", "--facts", learner_facts, env=dict(os.environ, HOME=LEARNER_HOME))
+    assert LEARNER_PYTHON in shown and "~/venv" not in shown

@@ -614,3 +614,39 @@ def test_a_fix_keeps_its_commands_apart_from_its_words_in_every_format():
     assert "<b>fix:</b> downgrade numpy\n(then restart)</div>" in page
     failure = ElementTree.fromstring(render_junit(report).encode("utf-8")).find(".//failure")
     assert failure.text == "fix: downgrade numpy\n(then restart)\n$ pip install 'numpy<2'\n$ python -c 'import torch'"
+
+
+# --- %doctor output is saved in the notebook: redacted unless --no-redact (#14 §13) --------------------------------
+
+NOTEBOOK_HOME = "/home/learner-nb"
+
+
+def notebook_report():
+    finding = error("torch does not import", "ImportError in %s/venv/lib/torch/__init__.py" % NOTEBOOK_HOME,
+                    fix("reinstall torch", "%s/venv/bin/python -m pip install torch" % NOTEBOOK_HOME))
+    return Report(findings=(finding.stamped("torch-import", "torch"),),
+                  facts=make_facts(python={"executable": NOTEBOOK_HOME + "/venv/bin/python"}), timings={})
+
+
+@pytest.mark.parametrize("redacted", [True, False], ids=["redacted", "kept"])
+def test_the_notebook_display_is_redacted_through_its_redactor(redacted, monkeypatch):
+    from doctor.redact import redactor_for
+
+    monkeypatch.setenv("HOME", NOTEBOOK_HOME)
+    shown = ReportDisplay(notebook_report(), redactor_for(redacted))._repr_mimebundle_()
+    for mime in ("text/plain", "text/html"):
+        assert (NOTEBOOK_HOME + "/venv" in shown[mime]) is not redacted, mime
+        assert ("~/venv" in shown[mime]) is redacted, mime
+
+
+@pytest.mark.parametrize("line, redacted", [("", True), ("--no-redact", False)], ids=["default", "no-redact"])
+def test_the_magic_redacts_unless_no_redact(line, redacted, monkeypatch):
+    import doctor.collect
+    from doctor.notebook import magic
+
+    monkeypatch.setenv("HOME", NOTEBOOK_HOME)
+    monkeypatch.setattr(magic, "_kernel", lambda: object())
+    monkeypatch.setattr(doctor.collect, "collect_facts", lambda *args, **kwargs: notebook_report().facts)
+    shown = magic.doctor_magic(line)._repr_mimebundle_()
+    assert (NOTEBOOK_HOME + "/venv/bin/python" in shown["text/plain"]) is not redacted
+    assert ("~/venv/bin/python" in shown["text/plain"]) is redacted

@@ -32,9 +32,8 @@ def collect_with_bench(target: Target, lesson: int, request: BenchRequest, show_
 def run_bench_command(arguments: argparse.Namespace, stdout: TextIO) -> int:
     from doctor.bench import BenchInputError, check_request
     from doctor.registry import registered_checks
-    from doctor.commands.output import publish, render_report, report_step_summary
+    from doctor.commands.output import check_output_path, publish, render_report, report_step_summary
     from doctor.diagnose import diagnose
-    from doctor.render.text import Style
 
     request = BenchRequest(device=arguments.device, size=arguments.size, epochs=arguments.epochs,
                            batch=arguments.batch, data=arguments.data, budget_s=arguments.budget)
@@ -42,6 +41,7 @@ def run_bench_command(arguments: argparse.Namespace, stdout: TextIO) -> int:
         check_request(request)
     except BenchInputError as exc:
         raise UsageError(str(exc)) from None
+    check_output_path(arguments.output)
     started = time.perf_counter()
     target = target_of(arguments.python)
     # The interpreter's and packages' facts are cheap and name the environment in the report's heading.
@@ -58,8 +58,7 @@ def run_bench_command(arguments: argparse.Namespace, stdout: TextIO) -> int:
             arguments.data, found["images"], len(found["classes"]), len(found["bad_files"])))
     report = replace(diagnose(target, DEFAULT_LESSON, facts=facts, started=started,
                               checks=registered_checks("bench")), kind=BENCH)
-    style = Style.for_stream(stdout) if arguments.output is None else Style(unicode=True, color=False)
-    text = render_report(report, arguments, style, verbose=True)
+    text = render_report(report, arguments, stdout, verbose=True)
     publish(text, arguments, stdout, report.summary().words(), "benchmark report",
             lambda: report_step_summary(report, arguments))
     return report.exit_code()

@@ -11,10 +11,9 @@ from doctor.commands.inputs import load_facts_file, target_of
 
 
 def run_check(arguments: argparse.Namespace, stdout: TextIO) -> int:
-    from doctor.commands.output import publish, render_report, report_step_summary
+    from doctor.commands.output import check_output_path, publish, render_report, report_step_summary
     from doctor.registry import registered_checks
     from doctor.diagnose import diagnose
-    from doctor.render.text import Style
 
     if arguments.facts and arguments.python:
         raise UsageError("--facts and --python cannot be combined: saved facts already name their interpreter")
@@ -25,6 +24,7 @@ def run_check(arguments: argparse.Namespace, stdout: TextIO) -> int:
     if arguments.learner and (arguments.facts or arguments.quick):
         raise UsageError("--learner looks the export's names up by importing the libraries it names: it cannot be "
                          "combined with --facts or --quick")
+    check_output_path(arguments.output)
     checks, only = registered_checks("check"), None
     if arguments.only is not None:
         from doctor.selection import UnknownCheck, checks_named, probes_read
@@ -63,8 +63,7 @@ def run_check(arguments: argparse.Namespace, stdout: TextIO) -> int:
         facts = collect_with_learner(target, arguments.lesson, arguments.quick, learner, facts)
     report = diagnose(target, lesson=facts.lesson if facts else arguments.lesson, quick=arguments.quick, facts=facts,
                       checks=checks, started=started)
-    style = Style.for_stream(stdout) if arguments.output is None else Style(unicode=True, color=False)
-    text = render_report(report, arguments, style, verbose=arguments.verbose)
+    text = render_report(report, arguments, stdout, verbose=arguments.verbose)
     publish(text, arguments, stdout, report.summary().words(), "report", lambda: report_step_summary(report, arguments))
     if arguments.fix:
         if arguments.facts:

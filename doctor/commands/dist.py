@@ -22,12 +22,12 @@ def run_dist_command(arguments: argparse.Namespace, stdout: TextIO) -> int:
     from doctor.dist import collect_dist_facts
     from doctor.registry import registered_checks
     from doctor.render.dist_table import render_bandwidth_table
-    from doctor.commands.output import publish, render_report, report_step_summary
+    from doctor.commands.output import check_output_path, publish, render_report, report_step_summary
     from doctor.diagnose import diagnose
-    from doctor.render.text import Style
 
     request = DistRequest(backend=arguments.backend, nproc=arguments.nproc, port=arguments.port,
                           timeout_s=arguments.timeout, fastai=not arguments.no_fastai)
+    check_output_path(arguments.output)
     target = target_of(arguments.python)
     started = time.perf_counter()
     try:
@@ -36,8 +36,7 @@ def run_dist_command(arguments: argparse.Namespace, stdout: TextIO) -> int:
         raise UsageError(str(exc)) from None
     report = replace(diagnose(target, DEFAULT_LESSON, facts=facts, started=started, checks=registered_checks("dist")),
                      kind=DIST)
-    style = Style.for_stream(stdout) if arguments.output is None else Style(unicode=True, color=False)
-    text = render_report(report, arguments, style, verbose=arguments.verbose)
+    text = render_report(report, arguments, stdout, verbose=arguments.verbose)
     table = render_bandwidth_table(facts) if arguments.format == "text" else ""
     publish(text + ("\n" + table if table else ""), arguments, stdout, report.summary().words(), "dist report",
             lambda: report_step_summary(report, arguments))

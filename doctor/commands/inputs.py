@@ -1,11 +1,11 @@
-"""The command line's inputs and outputs: bad ones become a ``UsageError`` (one line, exit code 2)."""
+"""The command line's inputs: bad ones become a ``UsageError`` (one line, exit code 2)."""
 
 import json
 import os
 import shutil
 import subprocess
 import sys
-from typing import Optional, TextIO
+from typing import Optional
 
 from doctor.collect import Target
 from doctor.commands import UsageError
@@ -61,14 +61,3 @@ def load_facts_file(path: str) -> Facts:
             "--facts %s: not a dl-doctor report or facts file (%s: %s)" % (path, type(exc).__name__, exc)
         ) from None
 
-
-def write_output(text: str, output: Optional[str], stdout: TextIO) -> None:
-    if output is None:
-        stdout.write(text)
-        return
-    try:
-        # backslashreplace: a lone surrogate read from a report (a non-UTF-8 path) is written as its escape.
-        with open(output, "w", encoding="utf-8", errors="backslashreplace") as handle:
-            handle.write(text)
-    except OSError as exc:
-        raise UsageError("--output %s: cannot write it (%s)" % (output, exc.strerror or exc)) from None

@@ -155,18 +155,17 @@ def collect_with_learner(target: Target, lesson: int, quick: bool, data: Mapping
 
 
 def run_learner(arguments: argparse.Namespace, stdout: TextIO) -> int:
-    from doctor.commands.output import publish, render_report, report_step_summary
+    from doctor.commands.output import check_output_path, publish, render_report, report_step_summary
     from doctor.lessons import DEFAULT_LESSON
     from doctor.registry import registered_checks
     from doctor.diagnose import diagnose
-    from doctor.render.text import Style
 
+    check_output_path(arguments.output)
     started = time.perf_counter()
     data = read_learner_input(arguments.path, arguments.requirements)
     target = target_of(arguments.python)
     facts = collect_learner_facts(target, data, DEFAULT_LESSON)
     report = diagnose(target, DEFAULT_LESSON, facts=facts, checks=registered_checks("learner"), started=started)
-    style = Style.for_stream(stdout) if arguments.output is None else Style(unicode=True, color=False)
-    text = render_report(report, arguments, style, verbose=arguments.verbose)
+    text = render_report(report, arguments, stdout, verbose=arguments.verbose)
     publish(text, arguments, stdout, report.summary().words(), "report", lambda: report_step_summary(report, arguments))
     return report.exit_code(strict=arguments.strict)

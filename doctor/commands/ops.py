@@ -14,7 +14,7 @@ def run_ops(arguments: argparse.Namespace, stdout: TextIO) -> int:
     from doctor.requests import OpsRequest
     from doctor.results.ops import SEVERE_CLASSES, available_devices, by_class, torch_failure
     from doctor.probes.programs.op_catalog import catalog_names
-    from doctor.commands.output import publish, render_report, report_step_summary
+    from doctor.commands.output import check_output_path, publish, render_report, report_step_summary
     from doctor.report import ops_report
 
     if arguments.catalog == "lesson":
@@ -24,9 +24,14 @@ def run_ops(arguments: argparse.Namespace, stdout: TextIO) -> int:
                                                                          ", ".join(catalog_names())))
     if arguments.op_timeout <= 0:
         raise UsageError("--op-timeout must be positive, not %g" % arguments.op_timeout)
+    check_output_path(arguments.output)
     started = time.perf_counter()
     target = target_of(arguments.python)
     python = target.python
+    if arguments.predict:
+        from doctor.commands.mps_predict import run_predict
+
+        return run_predict(arguments, python, target.cwd, stdout)
     request = OpsRequest(device=arguments.device, catalog=arguments.catalog, lesson=arguments.lesson,
                          only=tuple(arguments.op), op_timeout_s=arguments.op_timeout)
     outcomes = run_torch_probe(python, target.cwd, probe_environment(), request)
@@ -47,7 +52,11 @@ def run_ops(arguments: argparse.Namespace, stdout: TextIO) -> int:
         raise UsageError("--catalog all needs torch's OpInfo database, which does not import here (%s); "
                          "it needs the expecttest package: %s -m pip install expecttest"
                          % (data["catalog_error"], python))
+    if data.get("device") == "mps":
+        from doctor.commands.mps_predict import with_expectations
+
+        data = with_expectations(data, python, target.cwd)
     report = ops_report(data, seconds=time.perf_counter() - started)
-    publish(render_report(report, arguments, None, verbose=False), arguments, stdout, report.summary().words(),
+    publish(render_report(report, arguments, stdout, verbose=False), arguments, stdout, report.summary().words(),
             "ops report", lambda: report_step_summary(report, arguments))
     return EXIT_FINDINGS if by_class(data, *SEVERE_CLASSES) else EXIT_OK

@@ -1,32 +1,49 @@
-"""What `check`, `bench` and `ops` write: one report in the format asked for, redacted unless
-``--no-redact``, to standard output or ``--output``, and a summary appended to ``$GITHUB_STEP_SUMMARY``
-when GitHub Actions sets it.
+"""What `check`, `bench`, `ops`, `dist`, `learner`, `matrix` and `diff` write: one report in the format asked for,
+redacted unless ``--no-redact``, to standard output or ``--output``, and a summary appended to
+``$GITHUB_STEP_SUMMARY`` when GitHub Actions sets it.
 
 Text printed on a terminal is for the person at it and keeps real paths, so its fix commands can be pasted;
-every other format, and any file written with ``--output``, is meant to be shared and is redacted.
+every other format, text piped or redirected, and any file written with ``--output`` can be shared and is redacted.
+
+An ``--output`` file is checked before any probe runs (a folder, a missing folder, a read-only folder are one line,
+exit 2, not a failure after minutes of work) and written atomically: a temporary file in the same folder, flushed
+to disk, renamed over the old one, so a full disk or a kill leaves the previous file whole.
 """
 
 import argparse
 import os
+import stat
+import tempfile
 from typing import Callable, Optional, TextIO
 
 from doctor.commands import UsageError
-from doctor.commands.inputs import write_output
 from doctor.redact import Redactor, redactor_for
 
 STEP_SUMMARY_VARIABLE = "GITHUB_STEP_SUMMARY"
+TEMPORARY_SUFFIX = ".dl-doctor-partial"
 
 
-def redactor_of(arguments: argparse.Namespace) -> Optional[Redactor]:
-    """The redactor for shareable output; None for text on a terminal and under --no-redact."""
-    shared = arguments.format != "text" or arguments.output is not None
-    return redactor_for(arguments.redact and shared)
+def _on_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
-def render_report(report, arguments: argparse.Namespace, style, verbose: bool) -> str:
-    """A Report of any kind in ``arguments.format``, labelled and redacted as the options say."""
-    report = report.labelled(arguments.label).shareable(redactor_of(arguments))
+def redactor_of(arguments: argparse.Namespace, stdout: TextIO) -> Optional[Redactor]:
+    """The redactor for shareable output; None for text written to a terminal and under --no-redact."""
+    kept = arguments.format == "text" and arguments.output is None and _on_terminal(stdout)
+    return redactor_for(arguments.redact and not kept)
+
+
+def render_report(report, arguments: argparse.Namespace, stdout: TextIO, verbose: bool) -> str:
+    """A Report of any kind in ``arguments.format``, labelled and redacted as the options say; text is styled
+    for ``stdout`` when it goes there, plain for a file."""
+    report = report.labelled(arguments.label).shareable(redactor_of(arguments, stdout))
     if arguments.format == "text":
+        from doctor.render.text import Style
+
+        style = Style.for_stream(stdout) if arguments.output is None else Style(unicode=True, color=False)
         return _render_text(report, style, verbose)
     if arguments.format == "json":
         from doctor.render.json_report import render_json
@@ -64,6 +81,68 @@ def report_step_summary(report, arguments: argparse.Namespace) -> str:
     from doctor.render.markdown import render_markdown
 
     return render_markdown(report.labelled(arguments.label).shareable(redactor_for(arguments.redact)))
+
+
+def check_output_path(output: Optional[str]) -> None:
+    """Refuse an ``--output`` that cannot be written, in one line, before the work that fills it begins."""
+    if output is None:
+        return
+    if not output:
+        raise UsageError("--output needs a file name")
+    if os.path.isdir(output):
+        raise UsageError("--output %s: is a folder; name a file in it" % output)
+    folder = os.path.dirname(os.path.realpath(output))
+    if not os.path.isdir(folder):
+        raise UsageError("--output %s: the folder %s does not exist" % (output, folder))
+    if os.path.exists(output) and not _regular(output):
+        return  # a device or a pipe (/dev/stdout) is written in place
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UsageError("--output %s: the folder %s is not writable" % (output, folder))
+
+
+def _regular(path: str) -> bool:
+    return stat.S_ISREG(os.stat(path).st_mode)
+
+
+def write_output(text: str, output: Optional[str], stdout: TextIO) -> None:
+    """``text`` to ``stdout``, or atomically to the file ``output``."""
+    if output is None:
+        stdout.write(text)
+        return
+    # backslashreplace: a lone surrogate read from a report (a non-UTF-8 path) is written as its escape.
+    data = text.encode("utf-8", errors="backslashreplace")
+    try:
+        if os.path.exists(output) and not _regular(output):
+            with open(output, "wb") as handle:
+                handle.write(data)
+        else:
+            _replace_atomically(os.path.realpath(output), data)
+    except OSError as exc:
+        raise UsageError("--output %s: cannot write it (%s); %s" % (
+            output, exc.strerror or exc, "the previous file is unchanged" if os.path.exists(output)
+            else "nothing was written")) from None
+
+
+def _replace_atomically(path: str, data: bytes) -> None:
+    folder, name = os.path.split(path)
+    handle, temporary = tempfile.mkstemp(prefix="." + name + ".", suffix=TEMPORARY_SUFFIX, dir=folder)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        # mkstemp makes the file private (0600): keep the old file's modes, or give what the umask gives a new one.
+        if os.path.exists(path):
+            os.chmod(temporary, stat.S_IMODE(os.stat(path).st_mode))
+        else:
+            umask = os.umask(0o022)
+            os.umask(umask)
+            os.chmod(temporary, 0o666 & ~umask)
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
 
 
 def publish(text: str, arguments: argparse.Namespace, stdout: TextIO, summary: str, what: str,

@@ -1,5 +1,8 @@
 """The ``%doctor`` line magic: the checks for the kernel's own interpreter and working directory, shown as
-HTML and text (doctor.notebook.display), with fixes the kernel can apply to itself."""
+HTML and text (doctor.notebook.display), with fixes the kernel can apply to itself.
+
+A notebook saves what a cell shows and is shared (a course forum, a GitHub issue), so the magic's output is redacted
+as a shared report is, unless ``%doctor --no-redact``."""
 
 import argparse
 import os
@@ -11,7 +14,7 @@ from typing import List, Optional
 from doctor.lessons import DEFAULT_LESSON, LESSONS
 
 USAGE = ("usage: %doctor [widgets] [--lesson N] [--quick] [--ops] [--bench] [--fix] [--timeout SECONDS] "
-         "[--learner PATH]")
+         "[--learner PATH] [--no-redact]")
 OUTSIDE = ("dl-doctor: %doctor runs inside IPython or Jupyter (load it with %load_ext doctor); "
            "in a terminal, run: dl-doctor check")
 
@@ -35,6 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--fix", action="store_true")
     parser.add_argument("--timeout", type=float, default=8.0)
     parser.add_argument("--learner", metavar="PATH")
+    parser.add_argument("--no-redact", dest="redact", action="store_false")
     return parser
 
 
@@ -74,6 +78,7 @@ def doctor_magic(line: str = ""):
     from doctor.collect import Target, collect_facts
     from doctor.diagnose import diagnose
     from doctor.notebook.display import ReportDisplay
+    from doctor.redact import redactor_for
 
     try:
         target = Target(python=sys.executable, cwd=os.getcwd())
@@ -100,15 +105,16 @@ def doctor_magic(line: str = ""):
 
         facts = collect_with_learner(target, arguments.lesson, False, learner, facts)
     report = diagnose(target, arguments.lesson, facts=facts, started=started)
+    redactor = redactor_for(arguments.redact)
     if arguments.ops:
-        _show_ops(report)
+        _show_ops(report.shareable(redactor))
     if arguments.fix:
         from IPython.display import display
 
-        display(ReportDisplay(report))
-        _fix_in_kernel(report, target)
+        display(ReportDisplay(report, redactor))
+        _fix_in_kernel(report, redactor)
         return None
-    return ReportDisplay(report)
+    return ReportDisplay(report, redactor)
 
 
 def _widgets(target, timeout_s: float):
@@ -134,8 +140,9 @@ def _show_ops(report) -> None:
         rows, headers=("op", "class", "evidence"), tablefmt="html"))))
 
 
-def _fix_in_kernel(report, target) -> None:
-    """Apply what is safe in this kernel now, and persist every automatic fix for new processes."""
+def _fix_in_kernel(report, redactor) -> None:
+    """Apply what is safe in this kernel now, and persist every automatic fix for new processes; say what was done
+    through ``redactor`` (None: as it is)."""
     from IPython.display import HTML, display
 
     from doctor.fixes import FixRefused, apply_plan
@@ -155,7 +162,8 @@ def _fix_in_kernel(report, target) -> None:
         except (FixRefused, OSError) as exc:
             lines.append("%s: not applied: %s" % (plan.fix_id, exc))
     from html import escape
-    display(HTML("<pre>%s</pre>" % escape("\n".join(lines))))
+    said = "\n".join(lines)
+    display(HTML("<pre>%s</pre>" % escape(redactor.text(said) if redactor else said)))
 
 
 def register(ipython) -> None:
