@@ -5,16 +5,19 @@ The parser is built from light modules only (option choices and defaults come fr
 so ``dl-doctor --version`` and ``--help`` answer at once.
 
 Exit codes: 0 no errors (warnings allowed), 1 errors found (or warnings under ``--strict``), 2 bad
-usage or unreadable input, always as one line naming the input and what was wrong.
+usage or unreadable input, always as one line naming the input and what was wrong; 130 Ctrl-C, 143 SIGTERM,
+129 SIGHUP, each after every child process the run started is killed.
 """
 
 import argparse
 import importlib
+import signal
 import sys
-from typing import Callable, Optional, Sequence, TextIO
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, List, Optional, Sequence, TextIO
 
 import doctor
-from doctor.commands import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError
+from doctor.commands import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Terminated, UsageError
 from doctor.lessons import DEFAULT_LESSON, LESSONS
 from doctor.requests import BACKENDS, CATALOGS, DEVICES, OP_TIMEOUT_S, STEP_TIMEOUT_S, BenchRequest
 
@@ -113,6 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
     ops.add_argument("--op-timeout", type=float, default=OP_TIMEOUT_S, metavar="SECONDS",
                      help="how long one op may run before it counts as hung (default %g)" % OP_TIMEOUT_S)
     ops.add_argument("--python", metavar="PATH", help="the interpreter whose torch to use (default: this one)")
+    ops.add_argument("--predict", action="store_true",
+                     help="with --device mps: run nothing; say which lesson ops the installed torch's own MPS tests "
+                          "expect to fail, by macOS version (any machine)")
     add_output_options(ops)
     bench = commands.add_parser("bench", help="fine-tune resnet18 the lesson-1 way and measure it end to end")
     bench.add_argument("--device", choices=DEVICES, default="auto", help="the device (default: the lessons' own)")
@@ -176,18 +182,52 @@ def runner_of(command: str) -> Callable[[argparse.Namespace, TextIO], int]:
     return getattr(importlib.import_module(module), function)
 
 
+@contextmanager
+def terminations_interrupt() -> Iterator[None]:
+    """While the command runs, SIGTERM and SIGHUP (a cancelled CI job, a closed terminal, ``timeout``) kill every
+    child group at once and raise ``Terminated``. Only the command line installs this, and only in the main
+    thread (elsewhere Python refuses): a notebook kernel keeps its own handlers."""
+    raised: List[int] = []
+
+    def terminate(signum: int, frame: Any) -> None:
+        # No child can be running unless the supervisor was imported; importing it here would be too late.
+        supervisor = sys.modules.get("doctor.supervisor")
+        if supervisor is not None:
+            supervisor.end_every_child()
+        if not raised:
+            raised.append(signum)
+            raise Terminated(signum)
+
+    previous = {}
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            try:
+                previous[getattr(signal, name)] = signal.signal(getattr(signal, name), terminate)
+            except ValueError:
+                break
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
 def main(argv: Optional[Sequence[str]] = None, stdout: Optional[TextIO] = None) -> int:
     stdout = stdout or sys.stdout
     parser = build_parser()
     try:
-        arguments = parser.parse_args(list(argv) if argv is not None else None)
-        if arguments.command is None:
-            parser.print_help(stdout)
-            return EXIT_USAGE
-        return runner_of(arguments.command)(arguments, stdout)
+        with terminations_interrupt():
+            arguments = parser.parse_args(list(argv) if argv is not None else None)
+            if arguments.command is None:
+                parser.print_help(stdout)
+                return EXIT_USAGE
+            return runner_of(arguments.command)(arguments, stdout)
     except UsageError as exc:
         sys.stderr.write("dl-doctor: error: %s\n" % exc)
         return EXIT_USAGE
+    except Terminated as exc:
+        sys.stderr.write("dl-doctor: terminated by %s\n" % signal.Signals(exc.signum).name)
+        return exc.exit_code
     except KeyboardInterrupt:
         sys.stderr.write("dl-doctor: interrupted\n")
         return EXIT_INTERRUPTED

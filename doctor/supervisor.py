@@ -2,12 +2,15 @@
 workers are policies (a ``Watcher``) over it.
 
 Each child runs in a process group of its own (a new session on POSIX, ``CREATE_NEW_PROCESS_GROUP`` on
-Windows) and answers on its stdout in JSON lines, as the probe prelude writes them (``{"progress": {...}}``
-records while it works, one ``{"data": ...}`` answer at the end). The supervisor keeps a bounded tail of each
-child's stderr and a capped answer channel, keeps the deadlines a watcher sets and moves, kills the whole
-group when the child exits (so grandchildren do not outlive it), when a deadline passes or the watcher stops
-the run, and on any exception (Ctrl-C included), and reports every child's end as a ``ChildOutcome``: a
-broken target is data here, never an exception.
+Windows) and answers in JSON lines, as the probe prelude writes them (``{"progress": {...}}`` records while it
+works, one ``{"data": ...}`` answer at the end), on a channel nothing else writes to: on POSIX a pipe of its own
+whose descriptor the child finds in ``DL_DOCTOR_ANSWER_FD`` (its stdout and stderr share the output pipe), so
+bytes a library writes to fd 1 can never corrupt an answer; on Windows, where only handles are inherited, its
+stdout. The supervisor keeps a bounded tail of each child's output and a capped answer channel, keeps the
+deadlines a watcher sets and moves, kills the whole group when the child exits (so grandchildren do not outlive
+it), when a deadline passes or the watcher stops the run, and on any exception (Ctrl-C, and SIGTERM or SIGHUP
+as the command line raises them), and reports every child's end as a ``ChildOutcome``: a broken target is data
+here, never an exception.
 """
 
 import json
@@ -20,7 +23,10 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Set, Tuple
+
+# The variable that tells a child (the probe prelude) which descriptor its answer pipe is.
+ANSWER_FD_VARIABLE = "DL_DOCTOR_ANSWER_FD"
 
 # Once a child has exited and its group is killed, how long to wait for its pipes to close: a grandchild that
 # left the process group can hold them open forever.
@@ -87,10 +93,13 @@ class ChildOutcome:
 class Child:
     """A child while it runs, as a watcher sees it: its records so far, and a ``deadline`` it may move."""
 
-    def __init__(self, index: int, command: Command, process: "subprocess.Popen[bytes]", limits: Limits) -> None:
+    def __init__(self, index: int, command: Command, process: "subprocess.Popen[bytes]", answers: Any,
+                 output: Any, limits: Limits) -> None:
         self.index = index
         self.name = command.name
         self.process = process
+        self.answers = answers
+        self.output = output
         self.pid = process.pid
         self.started = time.monotonic()
         self.deadline = None if command.timeout_s is None else self.started + command.timeout_s
@@ -138,6 +147,11 @@ class Watcher:
         return Stop()
 
 
+# Every child of this process still running, whichever registry started it, for end_every_child: a signal
+# handler takes no lock (set.add, set.discard and tuple(set) are atomic).
+_RUNNING: Set[Child] = set()
+
+
 class Children:
     """The live children of one run of the doctor, wherever they were started: closing it kills every group
     still running and refuses new starts, so an interrupt in the thread that waits on a pool also ends the
@@ -153,15 +167,13 @@ class Children:
         with self._lock:
             if self._closed:
                 raise RuntimeError("the run was interrupted")
-            process = subprocess.Popen(
-                list(command.argv), cwd=command.cwd, env=dict(command.env), stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=os.name == "posix",
-                creationflags=getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0))
-            child = Child(index, command, process, limits)
+            child = _start(index, command, limits)
             self._live.append(child)
+            _RUNNING.add(child)
             return child
 
     def forget(self, child: Child) -> None:
+        _RUNNING.discard(child)
         with self._lock:
             if child in self._live:
                 self._live.remove(child)
@@ -172,6 +184,35 @@ class Children:
             live = list(self._live)
         for child in live:
             kill_group(child)
+
+
+def _start(index: int, command: Command, limits: Limits) -> Child:
+    if os.name != "posix":
+        process = subprocess.Popen(
+            list(command.argv), cwd=command.cwd, env=dict(command.env), stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            creationflags=getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0))
+        return Child(index, command, process, process.stdout, process.stderr, limits)
+    read_end, write_end = os.pipe()
+    try:
+        process = subprocess.Popen(
+            list(command.argv), cwd=command.cwd, env=dict(command.env, **{ANSWER_FD_VARIABLE: str(write_end)}),
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, pass_fds=(write_end,),
+            start_new_session=True)
+    except BaseException:
+        os.close(read_end)
+        raise
+    finally:
+        os.close(write_end)
+    return Child(index, command, process, os.fdopen(read_end, "rb"), process.stdout, limits)
+
+
+def end_every_child() -> None:
+    """Kill every child of this process still running, with its group: the command line's handler of SIGTERM
+    and SIGHUP calls it before it raises, so no child outlives the doctor whatever the cleanup after it does."""
+    for child in tuple(_RUNNING):
+        child.killed = True
+        kill_group(child)
 
 
 @contextmanager
@@ -256,7 +297,7 @@ class _Tail:
 
 def _read_answers(child: Child, events: "queue.Queue[Any]", limit: int) -> None:
     """Parse the answer channel line by line; past ``limit`` bytes, say so once and discard the rest."""
-    stream = child.process.stdout
+    stream = child.answers
     total = 0
     while True:
         line = stream.readline(limit - total + 1)
@@ -280,8 +321,8 @@ def _read_answers(child: Child, events: "queue.Queue[Any]", limit: int) -> None:
     events.put(("closed", child, None))
 
 
-def _read_stderr(child: Child, events: "queue.Queue[Any]") -> None:
-    stream = child.process.stderr
+def _read_output(child: Child, events: "queue.Queue[Any]") -> None:
+    stream = child.output
     for chunk in iter(lambda: stream.read1(_READ_CHUNK), b""):
         child.stderr.add(chunk)
     stream.close()
@@ -322,7 +363,7 @@ class _Run:
         child = self.children_registry.start(index, command, self.limits)
         self.children.append(child)
         for target, arguments in ((_read_answers, (child, self.events, self.limits.answer_bytes)),
-                                  (_read_stderr, (child, self.events)), (_wait_for_exit, (child, self.events))):
+                                  (_read_output, (child, self.events)), (_wait_for_exit, (child, self.events))):
             threading.Thread(target=target, args=arguments, daemon=True).start()
 
     def stop(self, decision: Optional[Stop]) -> None:

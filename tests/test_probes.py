@@ -252,3 +252,95 @@ def test_a_crashed_bundle_fails_every_member_with_the_reason(tmp_path):
     outcomes = split_bundle(spec, run(spec, tmp_path))
     assert {o.status for o in outcomes.values()} == {"crashed"}
     assert outcomes["second"].reason == "probe second crashed with SIGABRT"
+
+
+def test_bytes_on_fd_1_without_a_newline_before_the_answer_cannot_garble_it(tmp_path):
+    # As a C library writes at import time, before the probe's answer: no trailing newline.
+    spec = simulated("""
+        os.write(1, b"\\x1b[1mbanner from C, no newline")
+        os.write(2, b"\\x00\\xff on stderr too")
+
+        def collect(arguments):
+            os.write(1, b"more, still no newline")
+            return {"answer": 42}
+    """)
+    outcome = run(spec, tmp_path)
+    assert outcome.ok, outcome.reason
+    assert outcome.data == {"answer": 42}
+
+
+def test_a_bundle_member_that_sent_no_answer_is_garbage_not_ok_without_data(tmp_path):
+    from doctor.probes.runner import split_bundle
+
+    spec = ProbeSpec("pair", program_from_source("def collect(arguments):\n    return {'first': {'data': {}}}\n"),
+                     30.0, True, "answers for one member only", members=("first", "second"))
+    outcomes = split_bundle(spec, run(spec, tmp_path))
+    assert outcomes["first"].ok and outcomes["first"].data == {}
+    assert outcomes["second"].status == "garbage" and outcomes["second"].data is None
+
+
+SHADOWING_STDLIB = ("json", "typing", "random", "subprocess", "traceback", "importlib", "os")
+
+
+@pytest.fixture
+def shadowing_folder(tmp_path):
+    """A working folder whose modules shadow the standard library, each failing loudly when imported."""
+    for name in SHADOWING_STDLIB:
+        (tmp_path / (name + ".py")).write_text("raise RuntimeError('the learner\\'s own %s.py was imported')\n" % name)
+    return tmp_path
+
+
+def test_the_working_folders_json_py_does_not_break_the_probe_machinery(shadowing_folder):
+    outcomes = run_probes([BUILTIN["metadata"], BUILTIN["hardware"]], sys.executable, str(shadowing_folder),
+                          probe_environment(), probe_arguments(1))
+    assert {name: outcome.status for name, outcome in outcomes.items()} == dict.fromkeys(outcomes, "ok")
+    # The lesson's view is unchanged: the folder is first on sys.path again when collect runs.
+    assert outcomes["python"].data["sys_path"][0] == str(shadowing_folder)
+
+
+def test_the_lesson_code_still_sees_the_working_folder(shadowing_folder):
+    (shadowing_folder / "lesson_helpers.py").write_text("VALUE = 7\n")
+    spec = simulated("""
+        def collect(arguments):
+            import lesson_helpers
+            return {"value": lesson_helpers.VALUE, "first": sys.path[0]}
+    """)
+    outcome = run(spec, shadowing_folder)
+    assert outcome.ok, outcome.reason
+    assert outcome.data == {"value": 7, "first": ""}
+
+
+@pytest.mark.slow
+def test_check_answers_normally_beside_a_learners_json_py(shadowing_folder):
+    import json
+    import subprocess
+
+    console_script = os.path.join(os.path.dirname(sys.executable), "dl-doctor")
+    for options in (["--quick"], []):
+        report = shadowing_folder / "report.json"
+        completed = subprocess.run([console_script, "check", *options, "--format", "json", "--output", str(report)],
+                                   cwd=str(shadowing_folder), capture_output=True, text=True, timeout=600,
+                                   stdin=subprocess.DEVNULL)
+        assert completed.returncode in (0, 1), completed.stderr
+        outcomes = json.loads(report.read_text())["facts"]["probes"]
+        ran = {name: o["status"] for name, o in outcomes.items() if o["status"] != "skipped"}
+        assert ran == dict.fromkeys(ran, "ok") and ("torch" in ran) == (options == []), options
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform != "linux", reason="ru_maxrss in kilobytes, as on Linux")
+def test_a_probe_writing_800_mib_to_stderr_keeps_the_doctors_memory_flat(tmp_path):
+    import resource
+
+    peak_before_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    spec = simulated("""
+        def collect(arguments):
+            chunk = b"e" * (1024 * 1024)
+            for _ in range(800):
+                os.write(2, chunk)
+            return {"answer": 1}
+    """, timeout_s=300.0)
+    outcome = run(spec, tmp_path)
+    assert outcome.ok and outcome.data == {"answer": 1}
+    assert outcome.stderr_tail.endswith("eee")
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak_before_kb < 64 * 1024

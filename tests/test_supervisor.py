@@ -14,6 +14,12 @@ from doctor.supervisor import Children, Command, Limits, Watcher, group_alive, r
 
 posix_only = pytest.mark.skipif(os.name != "posix", reason="process groups and signals as on Linux and macOS")
 
+# Where a child answers: the supervisor's answer pipe (POSIX), else its stdout.
+CHANNEL = """
+import os, sys
+channel = os.fdopen(int(os.environ["DL_DOCTOR_ANSWER_FD"]), "w") if "DL_DOCTOR_ANSWER_FD" in os.environ else sys.stdout
+"""
+
 # Prints the pid of a grandchild that waits forever, started in the child's own process group.
 GRANDCHILD = """
 import subprocess, sys
@@ -22,7 +28,8 @@ grandchild = subprocess.Popen([sys.executable, "-c", "import threading; threadin
 
 
 def command(body, timeout_s=60.0, name="child"):
-    return Command(name, [sys.executable, "-c", textwrap.dedent(body)], os.getcwd(), dict(os.environ), timeout_s)
+    program = CHANNEL + textwrap.dedent(body)
+    return Command(name, [sys.executable, "-c", program], os.getcwd(), dict(os.environ), timeout_s)
 
 
 def gone(pid):
@@ -38,9 +45,9 @@ def test_an_answer_and_progress_come_back_with_the_exit_code():
 
     outcome = run_child(command("""
         import json, sys
-        print(json.dumps({"progress": {"step": 1}}), flush=True)
+        print(json.dumps({"progress": {"step": 1}}), file=channel, flush=True)
         sys.stderr.write("a warning\\n")
-        print(json.dumps({"data": {"answer": 42}}))
+        print(json.dumps({"data": {"answer": 42}}), file=channel)
     """), Recorder())
     assert (outcome.returncode, outcome.crash, outcome.timed_out, outcome.killed) == (0, None, False, False)
     assert outcome.answer == {"data": {"answer": 42}}
@@ -60,7 +67,7 @@ def test_a_crash_is_named_by_its_signal():
 @posix_only
 def test_a_hang_passes_its_deadline_and_its_whole_group_is_killed():
     outcome = run_child(command(GRANDCHILD + """
-print('{"progress": {"grandchild": %d}}' % grandchild.pid, flush=True)
+print('{"progress": {"grandchild": %d}}' % grandchild.pid, file=channel, flush=True)
 import threading; threading.Event().wait()
 """, timeout_s=5.0))
     assert outcome.timed_out and outcome.killed and outcome.crash == "SIGKILL"
@@ -72,7 +79,7 @@ import threading; threading.Event().wait()
 def test_a_grandchild_left_by_a_normal_exit_does_not_outlive_the_run():
     # The grandchild also holds the answer pipe open: the run must end at the child's exit all the same.
     outcome = run_child(command(GRANDCHILD + """
-print('{"data": {"grandchild": %d}}' % grandchild.pid, flush=True)
+print('{"data": {"grandchild": %d}}' % grandchild.pid, file=channel, flush=True)
 """))
     assert (outcome.returncode, outcome.timed_out, outcome.killed) == (0, False, False)
     grandchild = outcome.answer["data"]["grandchild"]
@@ -104,7 +111,7 @@ def test_an_answer_channel_past_its_cap_stops_the_child():
         import json, threading
         line = json.dumps({"progress": {"filler": "y" * 1000}}) + "\\n"
         for _ in range(10000):
-            print(line, end="", flush=True)
+            print(line, end="", file=channel, flush=True)
         threading.Event().wait()
     """), limits=Limits(answer_bytes=1024 * 1024))
     assert outcome.answer_overflow and outcome.answer is None and not outcome.timed_out
@@ -123,7 +130,7 @@ def test_an_interrupt_while_waiting_kills_the_group():
     watcher = Interrupting()
     with pytest.raises(KeyboardInterrupt):
         run_child(command(GRANDCHILD + """
-print('{"progress": {"grandchild": %d}}' % grandchild.pid, flush=True)
+print('{"progress": {"grandchild": %d}}' % grandchild.pid, file=channel, flush=True)
 import threading; threading.Event().wait()
 """), watcher)
     wait_for(lambda: gone(watcher.grandchild) and gone(watcher.pid))
@@ -139,7 +146,7 @@ def test_closing_the_registry_ends_children_of_other_threads_and_refuses_new_one
 
     started = threading.Event()
     waiting = threading.Thread(target=lambda: outcomes.append(run_child(command("""
-        print('{"progress": {}}', flush=True)
+        print('{"progress": {}}', file=channel, flush=True)
         import threading; threading.Event().wait()
     """), Started(), children)))
     waiting.start()

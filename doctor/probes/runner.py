@@ -74,7 +74,8 @@ def probe_outcome(spec: ProbeSpec, python: str, child: ChildOutcome) -> ProbeOut
     data = (child.answer or {}).get("data")
     if not isinstance(data, dict):
         problem = "no answer line" if child.answer is None else "data is not an object"
-        shown = child.channel_start.decode("utf-8", "replace")
+        # Nothing garbled the answer channel itself: what the child printed elsewhere is the evidence.
+        shown = child.channel_start.decode("utf-8", "replace") or stderr.strip()[-80:]
         reason = "probe %s printed output that is not its JSON answer (%s): %r" % (name, problem, shown)
         return outcome(GARBAGE, reason, progress=())
     return outcome(OK, None, data)
@@ -116,11 +117,16 @@ def split_bundle(spec: ProbeSpec, outcome: ProbeOutcome) -> Dict[str, ProbeOutco
             reason = (outcome.reason or "").replace("probe %s " % spec.name, "probe %s " % name, 1)
             split[name] = replace(outcome, name=name, reason=reason)
             continue
-        answer = outcome.data.get(name) or {}
+        answer = outcome.data.get(name)
+        answer = answer if isinstance(answer, dict) else {}
         if answer.get("error"):
             split[name] = replace(outcome, name=name, status=FAILED, data=None,
                                   reason="probe %s failed: %s" % (name, answer["error"]),
                                   stderr_tail=answer.get("traceback") or outcome.stderr_tail)
+        elif not isinstance(answer.get("data"), dict):
+            # An ok outcome always carries its data: the checks read it without looking again.
+            split[name] = replace(outcome, name=name, status=GARBAGE, data=None,
+                                  reason="probe %s sent no answer of its own in its bundle's" % name)
         else:
-            split[name] = replace(outcome, name=name, data=answer.get("data"))
+            split[name] = replace(outcome, name=name, data=answer["data"])
     return split

@@ -1,13 +1,22 @@
 # Prepended to every probe program. Written for old Python 3 interpreters too (no f-strings, no annotations),
 # so that a too-old Python can still report what it is.
-import json
-import os
 import sys
+
+# The learner's working folder ('' under python -c) is taken off sys.path before anything else is imported, so a
+# json.py or typing.py beside the notebook cannot stand in for the standard library in the probe's own machinery
+# (this prelude, the shared helpers, each program's module-level imports); _doctor_run puts it back where it was
+# before collect runs, so the lesson's imports see the folder as a notebook does.
+_DOCTOR_WORKING_FOLDER = [(index, entry) for index, entry in enumerate(sys.path) if entry in ("", ".")]
+for _doctor_index, _doctor_entry in reversed(_DOCTOR_WORKING_FOLDER):
+    del sys.path[_doctor_index]
+
+import json  # noqa: E402
+import os  # noqa: E402
+import traceback  # noqa: E402
 
 
 def _doctor_error(exc):
     # The probe's own frames (compiled from "<string>") are left out: they are not the learner's problem.
-    import traceback
     frames = [frame for frame in traceback.extract_tb(exc.__traceback__) if frame.filename != "<string>"]
     lines = ["Traceback (most recent call last):\n"] + traceback.format_list(frames)
     lines += traceback.format_exception_only(type(exc), exc)
@@ -19,7 +28,21 @@ def _doctor_error(exc):
     }
 
 
-_DOCTOR_ANSWER_FD = []
+def _doctor_answer_channel():
+    # The supervisor passes a pipe of its own (POSIX): nothing else writes to it. It is not inherited by the
+    # processes a library starts, and its variable leaves the environment the probe reports and passes on.
+    descriptor = os.environ.pop("DL_DOCTOR_ANSWER_FD", None)
+    if descriptor is not None:
+        os.set_inheritable(int(descriptor), False)
+        return int(descriptor)
+    # Windows: the answer travels on a private copy of fd 1 while fd 1 itself is pointed at stderr.
+    sys.stdout.flush()
+    channel = os.dup(1)
+    os.dup2(2, 1)
+    return channel
+
+
+_DOCTOR_ANSWER_FD = [_doctor_answer_channel()]
 
 
 def _doctor_write_line(record):
@@ -35,12 +58,9 @@ def _doctor_progress(record):
 
 
 def _doctor_run(collect):
-    # Libraries print to stdout from Python and from C; the answer travels on a private copy of fd 1
-    # while fd 1 itself is pointed at stderr.
-    sys.stdout.flush()
-    _DOCTOR_ANSWER_FD.append(os.dup(1))
-    os.dup2(2, 1)
     arguments = json.loads(sys.argv[1]) if len(sys.argv) > 1 else {}
+    for index, entry in _DOCTOR_WORKING_FOLDER:
+        sys.path.insert(index, entry)
     data = collect(arguments)
     sys.stdout.flush()
     _doctor_write_line({"data": data})
