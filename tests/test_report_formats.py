@@ -650,3 +650,44 @@ def test_the_magic_redacts_unless_no_redact(line, redacted, monkeypatch):
     shown = magic.doctor_magic(line)._repr_mimebundle_()
     assert (NOTEBOOK_HOME + "/venv/bin/python" in shown["text/plain"]) is not redacted
     assert ("~/venv/bin/python" in shown["text/plain"]) is redacted
+
+
+# --- Control characters from the environment are shown escaped (#14 §15) -------------------------------------------
+
+HOSTILE = "ImportError: \x1b[2Jcleared\x00 \rhidden \x9b31m"
+HOSTILE_SHOWN = "ImportError: \\x1b[2Jcleared\\x00 \\x0dhidden \\x9b31m"
+
+
+def hostile_report():
+    finding = error("torch \x1b[31mfails", HOSTILE + "\nsecond line\tkept",
+                    fix("reinstall \x07torch", "pip install torch\x1b[8m"), links=("https://x\x1b]8;;",))
+    return Report(findings=(finding.stamped("torch-import", "torch"),),
+                  facts=make_facts(python={"executable": "/venv\x1b[2K/bin/python"}), timings={})
+
+
+@pytest.mark.parametrize("color", [True, False], ids=["terminal", "plain"])
+def test_text_escapes_the_environments_control_characters_but_keeps_its_own_colours(color):
+    text = render_text(hostile_report(), Style(unicode=color, color=color))
+    assert HOSTILE_SHOWN in text and "second line\tkept" in text
+    for shown in ("torch \\x1b[31mfails", "reinstall \\x07torch", "pip install torch\\x1b[8m", "https://x\\x1b]8;;",
+                  "/venv\\x1b[2K/bin/python"):
+        assert shown in text
+    left = text.replace("\033[31m✗\033[0m", "") if color else text
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f]", left)
+    assert ("\033[31m✗\033[0m" in text) is color
+
+
+def test_the_notebooks_plain_text_escapes_control_characters():
+    shown = ReportDisplay(hostile_report())._repr_mimebundle_()["text/plain"]
+    assert HOSTILE_SHOWN in shown and "\x1b" not in shown and "\x00" not in shown
+
+
+def test_fix_texts_escape_control_characters():
+    from doctor.fixes.workflow import Proposal
+    from doctor.render.fix_text import render_proposal
+
+    finding = hostile_report().findings[0]
+    text = render_proposal(Proposal(plans=(), refused=(("mps-fallback", "read-only: " + HOSTILE),), manual=(finding,)),
+                           applying=False)
+    assert "read-only: " + HOSTILE_SHOWN in text and "reinstall \\x07torch" in text
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f]", text)

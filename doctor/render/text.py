@@ -1,10 +1,13 @@
 """The terminal report: findings grouped by topic, problems first, each with its evidence and fix.
 
 Colour and symbols live here alone: ✓ i ! ✗ - on a terminal, ASCII when the output is not a terminal
-or NO_COLOR is set (https://no-color.org).
+or NO_COLOR is set (https://no-color.org). Text that comes from the examined environment (an error message, a
+path, a package's name) can hold control characters — an ANSI escape that clears the screen, a NUL, a carriage
+return that hides a line — so it is shown escaped (``printable``); only this renderer's own colours stay codes.
 """
 
 import os
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Dict, List, Sequence, TextIO
 
@@ -15,6 +18,13 @@ if TYPE_CHECKING:  # only named in annotations: the merged commands are worked o
     from doctor.fixes.pip_merge import MergedCommand
 
 DETAIL_LINES = 12
+# C0 controls but tab and newline, DEL, and C1 controls (ECMA-48: ESC and CSI start terminal commands).
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """``text`` with every control character but tab and newline written as its ``\\xNN`` escape."""
+    return _CONTROL.sub(lambda found: "\\x%02x" % ord(found.group()), text)
 
 
 @dataclass(frozen=True)
@@ -50,15 +60,15 @@ def _shorten(detail: str, verbose: bool) -> List[str]:
 
 
 def _finding_lines(finding: Finding, style: Style, verbose: bool) -> List[str]:
-    lines = ["  %s %s: %s" % (symbol(style, finding.status), finding.id, finding.title)]
+    lines = ["  %s %s: %s" % (symbol(style, finding.status), finding.id, printable(finding.title))]
     shows_evidence = finding.status in (ERROR, WARNING) or verbose
     if shows_evidence and finding.detail:
-        lines += ["      " + line for line in _shorten(finding.detail, verbose)]
+        lines += ["      " + line for line in _shorten(printable(finding.detail), verbose)]
     if shows_evidence and finding.fix:
-        lines.append("      fix: " + finding.fix.text)
-        lines += ["        $ " + command for command in finding.fix.commands]
+        lines.append("      fix: " + printable(finding.fix.text))
+        lines += ["        $ " + printable(command) for command in finding.fix.commands]
     if shows_evidence:
-        lines += ["      see " + link for link in finding.links]
+        lines += ["      see " + printable(link) for link in finding.links]
     return lines
 
 
@@ -73,8 +83,8 @@ def render_installs(installs: Sequence["MergedCommand"]) -> List[str]:
     for merged in installs:
         if len(installs) > 1:
             lines.append("  for %s:" % ", ".join(merged.finding_ids))
-        lines.append("  $ " + merged.command)
-        lines += ["    " + note for note in merged.notes]
+        lines.append("  $ " + printable(merged.command))
+        lines += ["    " + printable(note) for note in merged.notes]
     return lines
 
 
@@ -95,8 +105,9 @@ def _heading(report: Report) -> List[str]:
     ]
     if report.quick:
         facts.append("quick")
-    return ["dl-doctor %s · %s" % (report.tool_version, " · ".join(f.strip() for f in facts)),
-            str(env.get("python_executable"))]
+    heading = ("dl-doctor %s · %s" % (report.tool_version, " · ".join(f.strip() for f in facts)),
+               str(env.get("python_executable")))
+    return [printable(line) for line in heading]
 
 
 def _timing_lines(report: Report) -> List[str]:
