@@ -2,16 +2,30 @@
 
 import json
 import os
+import re
 import shutil
-import subprocess
 import sys
-from typing import Optional
+from typing import List, Optional
 
 from doctor.collect import Target
 from doctor.commands import UsageError
 from doctor.facts import Facts
+from doctor.supervisor import ChildOutcome, Command, run_child
 
 INTERPRETER_CHECK_TIMEOUT_S = 20
+# The oldest Python whose probes dl-doctor runs; an older one gets one line saying so.
+OLDEST_EXAMINED = (3, 6)
+# Its version, on the supervisor's answer pipe (stdout on Windows): a banner a site customisation prints on stdout
+# cannot be mistaken for it, and a json.py in the working folder is not imported. Python 2 syntax too, so that a
+# Python 2 can say what it is.
+VERSION_PROGRAM = (
+    "import sys\n"
+    "sys.path[:] = [entry for entry in sys.path if entry not in ('', '.')]\n"
+    "import json, os\n"
+    "line = json.dumps({'data': list(sys.version_info[:3])}) + '\\n'\n"
+    "channel = os.environ.get('DL_DOCTOR_ANSWER_FD')\n"
+    "os.write(int(channel) if channel else 1, ('\\n' + line).encode('ascii'))\n"
+)
 
 
 def target_of(python: Optional[str]) -> Target:
@@ -20,28 +34,51 @@ def target_of(python: Optional[str]) -> Target:
         cwd = os.getcwd()
     except FileNotFoundError:
         raise UsageError("the current folder no longer exists: cd into an existing folder and run again") from None
-    return Target(python=resolve_interpreter(python) if python else sys.executable, cwd=cwd)
+    return Target(python=sys.executable if python is None else resolve_interpreter(python, cwd), cwd=cwd)
 
 
-def resolve_interpreter(path: str) -> str:
-    """Resolve ``--python`` and make sure it is a Python interpreter that starts."""
+def resolve_interpreter(path: str, cwd: str) -> str:
+    """Resolve ``--python`` and make sure it is a Python interpreter dl-doctor can examine, that starts."""
+    if not path.strip():
+        raise UsageError("--python is empty: give the path or the name of a Python interpreter")
     found = path if os.sep in path or (os.altsep and os.altsep in path) else shutil.which(path)
     if not found or not os.path.exists(found):
         raise UsageError("--python %s: no such file" % path)
     if os.path.isdir(found):
         raise UsageError("--python %s: is a directory, not an interpreter" % path)
-    try:
-        answer = subprocess.run(
-            [found, "-c", "import sys; sys.stdout.write('%d' % sys.version_info[0])"],
-            stdin=subprocess.DEVNULL, capture_output=True, timeout=INTERPRETER_CHECK_TIMEOUT_S,
-        )
-    except subprocess.TimeoutExpired:
-        raise UsageError("--python %s: did not answer within %d s" % (path, INTERPRETER_CHECK_TIMEOUT_S)) from None
-    except OSError as exc:
-        raise UsageError("--python %s: cannot run it (%s)" % (path, exc.strerror or exc)) from None
-    if answer.returncode != 0 or not answer.stdout.strip().isdigit():
-        raise UsageError("--python %s: not a Python interpreter" % path)
+    answer = _ask(found, ["-c", VERSION_PROGRAM], cwd, path)
+    version = (answer.answer or {}).get("data")
+    if not isinstance(version, list):
+        # A Python 2 cannot run even that program's answer, or its site customisation failed: --version says
+        # which Python it is (Python 2 writes it on stderr, Python 3.4+ on stdout; both reach the output tail).
+        named = re.search(r"^Python (\d+)\.(\d+)\S*", _ask(found, ["--version"], cwd, path).stderr, re.MULTILINE)
+        if named is None:
+            raise UsageError("--python %s: not a Python interpreter" % path)
+        if (int(named.group(1)), int(named.group(2))) >= OLDEST_EXAMINED:
+            raise UsageError("--python %s: %s fails to start: %s" % (path, named.group(0), _last_line(answer.stderr)))
+        version = [int(named.group(1)), int(named.group(2))]
+        shown = named.group(0)
+    else:
+        shown = "Python " + ".".join(str(part) for part in version)
+    if tuple(version[:2]) < OLDEST_EXAMINED:
+        raise UsageError("--python %s is %s, which dl-doctor does not support: it examines Python %d.%d or newer"
+                         % (path, shown, *OLDEST_EXAMINED))
     return os.path.abspath(found)
+
+
+def _ask(found: str, arguments: List[str], cwd: str, path: str) -> ChildOutcome:
+    outcome = run_child(Command("interpreter", [found, *arguments], cwd, dict(os.environ),
+                                INTERPRETER_CHECK_TIMEOUT_S))
+    if outcome.start_error is not None:
+        raise UsageError("--python %s: cannot run it (%s)" % (path, outcome.start_error))
+    if outcome.timed_out:
+        raise UsageError("--python %s: did not answer within %d s" % (path, INTERPRETER_CHECK_TIMEOUT_S))
+    return outcome
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else "no error output"
 
 
 def load_facts_file(path: str) -> Facts:
