@@ -16,15 +16,42 @@ from doctor.requirements import Conflict, constrain
 PYTORCH_INDEX = "https://download.pytorch.org/whl/"
 
 
-def _on_windows(facts: Facts) -> bool:
-    markers = (facts.data("python") or {}).get("marker_environment") or {}
-    return markers.get("os_name") == "nt"
+POSIX, POWERSHELL, CMD = "posix", "powershell", "cmd"
+# Characters that make PowerShell read a bare word as something else than one argument (about_Parsing,
+# about_Special_Characters): separators, operators, variables, sub-expressions, splatting, escape and comment.
+_POWERSHELL_SPECIAL = set(" \t'\"`$&|;,(){}[]<>@#")
+
+
+def learner_shell(facts: Facts) -> str:
+    """The shell the learner types commands into: POSIX outside Windows; on Windows, bash where $SHELL is set (Git
+    Bash, MSYS2, Cygwin), PowerShell where PSModulePath holds the user's module folder (PowerShell adds it when it
+    starts; Microsoft Learn, about_PSModulePath), else cmd (ComSpec is set in every shell, so it tells nothing)."""
+    python = facts.data("python") or {}
+    if (python.get("marker_environment") or {}).get("os_name") != "nt":
+        return POSIX
+    shell = python.get("shell_environment") or {}
+    if shell.get("shell"):
+        return POSIX
+    return POWERSHELL if shell.get("powershell_user_modules") else CMD
 
 
 def quote(facts: Facts, word: str) -> str:
-    if _on_windows(facts):
+    shell = learner_shell(facts)
+    if shell == CMD:
         return '"%s"' % word if any(c in word for c in ' <>|&^"') else word
+    if shell == POWERSHELL:
+        # Single quotes take everything literally; a quote inside is doubled (about_Quoting_Rules).
+        return "'%s'" % word.replace("'", "''") if not word or set(word) & _POWERSHELL_SPECIAL else word
     return shlex.quote(word)
+
+
+def command_line(facts: Facts, *words: str) -> str:
+    """A whole command for the learner's shell: PowerShell reads a quoted first word as a string, not a program, so
+    it needs the call operator (``& 'C:\\My Python\\python.exe' -m pip``; about_Operators)."""
+    quoted = [quote(facts, word) for word in words]
+    if quoted and quoted[0] != words[0] and learner_shell(facts) == POWERSHELL:
+        quoted[0] = "& " + quoted[0]
+    return " ".join(quoted)
 
 
 def target_python(facts: Facts) -> str:
@@ -48,7 +75,7 @@ def plan_install(facts: Facts, *words: str, index_url: Optional[str] = None) -> 
     command = [target_python(facts), "-m", "pip", "install", *constrained.words]
     if index_url:
         command += ["--index-url", index_url]
-    return Install(" ".join(quote(facts, word) for word in command), ())
+    return Install(command_line(facts, *command), ())
 
 
 def conflicts_text(conflicts: Tuple[Conflict, ...]) -> str:

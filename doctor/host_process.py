@@ -1,5 +1,9 @@
 """Facts about the process dl-doctor itself runs in, for when that process is a notebook kernel.
 
+A module stays in ``sys.modules`` until the process ends: after ``%pip install`` of a new version, the kernel keeps
+running the version it imported first (googlecolab/colabtools#5197). The version and file of each imported
+top-level module, set beside the installed metadata, show what only a restart brings in.
+
 ``PYTORCH_ENABLE_MPS_FALLBACK`` is read once, when torch loads (aten/src/ATen/mps/MPSFallback.mm): what matters is
 whether torch is already imported here and whether the variable changed since the process started. Reading
 ``sys.modules`` and the environment imports nothing and changes nothing.
@@ -9,7 +13,7 @@ import ctypes
 import os
 import struct
 import sys
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 FALLBACK_VARIABLE = "PYTORCH_ENABLE_MPS_FALLBACK"
 
@@ -47,10 +51,25 @@ def _initial_environment_macos() -> Optional[Dict[str, str]]:
     return {key.decode("utf-8", "replace"): value.decode("utf-8", "replace") for key, value in pairs}
 
 
+def _imported_modules() -> List[Dict[str, Optional[str]]]:
+    """Every imported top-level module that says its version: name, ``__version__`` and ``__file__``."""
+    found = []
+    for name, module in list(sys.modules.items()):
+        if "." in name or name.startswith("_"):
+            continue
+        version = getattr(module, "__version__", None)
+        if not isinstance(version, str):
+            continue
+        where = getattr(module, "__file__", None)
+        found.append({"name": name, "version": version, "file": where if isinstance(where, str) else None})
+    return sorted(found, key=lambda entry: str(entry["name"]))
+
+
 def describe_this_process() -> Dict[str, Any]:
     initial = _initial_environment_macos() if sys.platform == "darwin" else _initial_environment_linux()
     return {
         "pid": os.getpid(),
+        "prefix": sys.prefix,
         "torch_imported": "torch" in sys.modules,
         "fallback_now": os.environ.get(FALLBACK_VARIABLE),
         "initial_environment_known": initial is not None,
@@ -58,4 +77,5 @@ def describe_this_process() -> Dict[str, Any]:
         # In a notebook kernel this process is the learner's: started with -S, it skips site-packages hooks.
         "kernel": "ipykernel" in sys.modules,
         "no_site": bool(sys.flags.no_site),
+        "imported_modules": _imported_modules(),
     }

@@ -62,6 +62,11 @@ def _default_data() -> Dict[str, Dict[str, Any]]:
                 "numpy": {"found": True, "origin": SITE + "/numpy/__init__.py", "locations": [SITE + "/numpy"],
                           "error": None},
             },
+            "proc_version": "Linux version 6.1.0 (gcc 12.2.0) #1 SMP Debian 6.1.0",
+            "libcuda_files": [{"path": "/usr/lib/x86_64-linux-gnu/libcuda.so.1",
+                               "resolves_to": "/usr/lib/x86_64-linux-gnu/libcuda.so.580.95.05"}],
+            "windows_long_paths": None,
+            "shell_environment": {"shell": None, "powershell_user_modules": False},
         },
         "packages": {
             "distributions": [
@@ -106,8 +111,9 @@ def _default_data() -> Dict[str, Dict[str, Any]]:
                     op_record("conv2d", (1, 2, 8), "every convolutional layer of resnet"),
                     op_record("bernoulli_.int64", (4,), "fastai mask_tensor (dropout masks on integer tensors)")],
         },
-        "process": {"pid": 4242, "torch_imported": False, "fallback_now": None, "initial_environment_known": True,
-                    "fallback_at_start": None, "kernel": False, "no_site": False},
+        "process": {"pid": 4242, "prefix": "/opt/course", "torch_imported": False, "fallback_now": None,
+                    "initial_environment_known": True, "fallback_at_start": None, "kernel": False, "no_site": False,
+                    "imported_modules": []},
         "imports": {
             "statements": [
                 {"statement": "from fastai.vision.all import *", "required": True, "ok": True, "seconds": 4.0,

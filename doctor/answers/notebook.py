@@ -27,6 +27,8 @@ class Kernelspec(TypedDict):
     env: List[str]
     fallback_variable: Optional[str]
     no_site: bool
+    # Whether argv[0] exists (a deleted environment leaves its kernelspecs behind); None for a bare "python".
+    argv0_found: Optional[bool]
     error: None
 
 

@@ -36,6 +36,18 @@ class ModuleOrigin(TypedDict):
     error: Optional[str]
 
 
+class LibraryFile(TypedDict):
+    path: str
+    resolves_to: str  # the file a symbolic link leads to (the path itself when it is no link)
+
+
+class ShellEnvironment(TypedDict):
+    """What tells which shell started the interpreter (commands are quoted for it)."""
+
+    shell: Optional[str]  # $SHELL: set by POSIX shells, and by Git Bash, MSYS2 and Cygwin on Windows
+    powershell_user_modules: bool  # PSModulePath holds the user's PowerShell module folder: PowerShell added it
+
+
 class PythonAnswer(TypedDict):
     executable: Optional[str]
     version: List[int]
@@ -59,3 +71,9 @@ class PythonAnswer(TypedDict):
     multiprocessing_start_method: Optional[str]
     cpu_count: Optional[int]
     module_origins: Dict[str, ModuleOrigin]
+    # Linux: the kernel's /proc/version ("microsoft" in it: WSL) and every libcuda.so* in the loader's usual folders.
+    proc_version: Optional[str]
+    libcuda_files: List[LibraryFile]
+    # Windows: the LongPathsEnabled registry value (None elsewhere, or where it is absent).
+    windows_long_paths: Optional[int]
+    shell_environment: ShellEnvironment

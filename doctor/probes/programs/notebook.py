@@ -156,8 +156,16 @@ def _kernelspecs(data_dirs):
             specs.append({"name": name, "path": path, "display_name": spec.get("display_name"),
                           "argv0": argv[0], "prefix": _prefix_of_python(argv[0]) if argv[0] and argv[0] != "python"
                           else None, "env": sorted(env.keys()), "fallback_variable": env.get(FALLBACK_VARIABLE),
-                          "no_site": _no_site(argv[1:]), "error": None})
+                          "no_site": _no_site(argv[1:]), "argv0_found": _interpreter_found(argv[0]),
+                          "error": None})
     return specs
+
+
+def _interpreter_found(argv0):
+    """Whether a kernelspec's interpreter exists; None for a bare name, which PATH resolves when the kernel starts."""
+    if not isinstance(argv0, str) or not os.path.isabs(argv0):
+        return None
+    return os.path.isfile(argv0)
 
 
 def _no_site(arguments):

@@ -100,6 +100,52 @@ def _site_packages():
     return paths
 
 
+# Where the Linux loader finds libcuda: the WSL driver folder first (NVIDIA CUDA on WSL user guide: do not install a
+# Linux NVIDIA driver inside WSL, libcuda comes from /usr/lib/wsl/lib), then the distribution's library folders.
+LIBCUDA_FOLDERS = ("/usr/lib/wsl/lib", "/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64",
+                   "/usr/lib", "/usr/local/lib", "/usr/local/cuda/lib64", "/usr/local/nvidia/lib64")
+
+
+def _proc_version():
+    try:
+        with open("/proc/version") as handle:
+            return handle.read().strip()
+    except (OSError, ValueError):
+        return None
+
+
+def _libcuda_files():
+    """libcuda.so* in the loader's usual folders (listed, not loaded: loading it would start the driver)."""
+    import glob
+    found = []
+    for folder in LIBCUDA_FOLDERS:
+        for path in sorted(glob.glob(os.path.join(folder, "libcuda.so*"))):
+            found.append({"path": path, "resolves_to": os.path.realpath(path)})
+    return found
+
+
+def _windows_long_paths():
+    """HKLM\\SYSTEM\\CurrentControlSet\\Control\\FileSystem LongPathsEnabled (Microsoft Learn, "Maximum Path Length
+    Limitation"); None where it is absent or unreadable."""
+    try:
+        import winreg
+        with winreg.OpenKey(winreg.HKEY_LOCAL_MACHINE, r"SYSTEM\CurrentControlSet\Control\FileSystem") as key:
+            return int(winreg.QueryValueEx(key, "LongPathsEnabled")[0])
+    except Exception:
+        return None
+
+
+def _shell_environment():
+    """What tells which shell started this process. PowerShell adds the user's module folder
+    ($HOME\\Documents\\[Windows]PowerShell\\Modules) to PSModulePath each time it starts (Microsoft Learn,
+    about_PSModulePath); outside PowerShell the variable holds only the machine's folders. ComSpec is set for every
+    Windows process, so it tells nothing; Git Bash, MSYS2 and Cygwin set SHELL."""
+    home = os.path.normcase(os.path.expanduser("~"))
+    folders = [os.path.normcase(p) for p in os.environ.get("PSModulePath", "").split(os.pathsep) if p]
+    return {"shell": os.environ.get("SHELL"),
+            "powershell_user_modules": any(p.startswith(home) and "powershell" in p for p in folders)}
+
+
 def _start_method():
     try:
         import multiprocessing
@@ -138,4 +184,8 @@ def collect(arguments):
         "multiprocessing_start_method": _start_method(),
         "cpu_count": os.cpu_count(),
         "module_origins": dict((name, _module_origin(name)) for name in arguments.get("modules", [])),
+        "proc_version": _proc_version() if sys.platform.startswith("linux") else None,
+        "libcuda_files": _libcuda_files() if sys.platform.startswith("linux") else [],
+        "windows_long_paths": _windows_long_paths() if os.name == "nt" else None,
+        "shell_environment": _shell_environment(),
     }
