@@ -1,11 +1,13 @@
 """Reading saved JSON reports back (``dl-doctor matrix``, ``dl-doctor diff``, the pytest plugin).
 
 Any file at all is a valid input: a report of this schema version or an older one is upgraded and read;
-anything else (unreadable, empty, truncated, not JSON, not a report, a newer schema) raises ``ReportError``
-naming the file and the problem in one line, never another exception.
+anything else (unreadable, empty, truncated, not JSON, not a report, a newer schema, too large, nested too
+deeply) raises ``ReportError`` naming the file and the problem in one line, never another exception. ``check
+--facts`` reads its file with the same limits (``read_text``, ``parse_json``, ``check_schema_version``).
 """
 
 import json
+import os
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Mapping
 
@@ -13,6 +15,11 @@ from doctor.findings import Finding
 from doctor.report import CHECK, KINDS, OPS, REPORT_SCHEMA_VERSION, OpsRun, Report
 
 OLDEST_SCHEMA_VERSION = 1
+# The largest report seen (ops --catalog all on every device) is a few MiB; a file far larger is not one, and is
+# refused before it is read into memory.
+MAX_REPORT_BYTES = 64 * 1024 * 1024
+# Reports nest 9 levels deep; checks and the redactor walk them recursively, so a deeper file is refused whole.
+MAX_NESTING = 64
 
 
 class ReportError(Exception):
@@ -51,6 +58,11 @@ _UPGRADES: Dict[int, Callable[[Dict[str, Any]], Dict[str, Any]]] = {1: _upgrade_
 def parse_report(text: str, path: str, full: bool = False) -> LoadedReport:
     if not text.strip():
         raise ReportError("%s: empty file, not a dl-doctor report" % path)
+    return read_document(parse_json(text, path), path, full)
+
+
+def parse_json(text: str, path: str) -> Any:
+    """The JSON value in ``text``, nested no deeper than a report is."""
     try:
         document = json.loads(text)
     except ValueError as exc:
@@ -59,12 +71,24 @@ def parse_report(text: str, path: str, full: bool = False) -> LoadedReport:
         raise ReportError("%s: %s (%s)" % (path, problem, exc)) from None
     except RecursionError:
         raise ReportError("%s: JSON nested too deeply to be a report" % path) from None
-    return read_document(document, path, full)
+    if _deeper_than(document, MAX_NESTING):
+        raise ReportError("%s: JSON nested too deeply to be a report (more than %d levels)" % (path, MAX_NESTING))
+    return document
 
 
-def read_document(document: Any, path: str, full: bool = False) -> LoadedReport:
-    if not isinstance(document, dict):
-        raise ReportError("%s: not a dl-doctor report (a JSON %s, not an object)" % (path, type(document).__name__))
+def _deeper_than(document: Any, limit: int) -> bool:
+    """Whether arrays and objects nest more than ``limit`` deep, walked without recursion."""
+    level = [document]
+    for _ in range(limit + 1):
+        level = [child for value in level if isinstance(value, (dict, list))
+                 for child in (value.values() if isinstance(value, dict) else value)]
+        if not level:
+            return False
+    return any(isinstance(value, (dict, list)) for value in level)
+
+
+def check_schema_version(document: Mapping[str, Any], path: str) -> int:
+    """A report's schema version when this dl-doctor reads it (an older one upgrades); else ReportError."""
     tool = document.get("tool")
     version = document.get("schema_version")
     if not isinstance(tool, dict) or tool.get("name") != "dl-doctor" or "schema_version" not in document:
@@ -75,6 +99,13 @@ def read_document(document: Any, path: str, full: bool = False) -> LoadedReport:
         raise ReportError("%s: written by a newer dl-doctor (%s, report schema %d); this dl-doctor reads up to "
                           "schema %d: upgrade it with pip install -U dl-doctor"
                           % (path, tool.get("version"), version, REPORT_SCHEMA_VERSION))
+    return version
+
+
+def read_document(document: Any, path: str, full: bool = False) -> LoadedReport:
+    if not isinstance(document, dict):
+        raise ReportError("%s: not a dl-doctor report (a JSON %s, not an object)" % (path, type(document).__name__))
+    version = check_schema_version(document, path)
     while version < REPORT_SCHEMA_VERSION:
         document = _UPGRADES[version](document)
         version = document["schema_version"]
@@ -131,13 +162,28 @@ def _without_facts(document: Mapping[str, Any]) -> Report:
 
 
 def read_report(path: str, full: bool = False) -> LoadedReport:
+    return parse_report(read_text(path), path, full)
+
+
+def read_text(path: str) -> str:
+    """A report file's text, refused unread when it is larger than any report (a FIFO or /dev/zero included:
+    no more than the limit is ever read)."""
     try:
         with open(path, "rb") as handle:
-            raw = handle.read()
+            size = os.fstat(handle.fileno()).st_size
+            if size > MAX_REPORT_BYTES:
+                raise ReportError(_too_large(path, size))
+            raw = handle.read(MAX_REPORT_BYTES + 1)
     except OSError as exc:
         raise ReportError("%s: cannot read it (%s)" % (path, exc.strerror or exc)) from None
+    if len(raw) > MAX_REPORT_BYTES:
+        raise ReportError(_too_large(path, None))
     try:
-        text = raw.decode("utf-8")
+        return raw.decode("utf-8")
     except UnicodeDecodeError:
         raise ReportError("%s: not a text file (not UTF-8), not a dl-doctor report" % path) from None
-    return parse_report(text, path, full)
+
+
+def _too_large(path: str, size) -> str:
+    return "%s: %s, larger than any dl-doctor report (at most %d MiB); not read" % (
+        path, "%d MiB" % (size // (1024 * 1024)) if size is not None else "more", MAX_REPORT_BYTES // (1024 * 1024))

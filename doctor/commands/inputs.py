@@ -1,6 +1,5 @@
 """The command line's inputs: bad ones become a ``UsageError`` (one line, exit code 2)."""
 
-import json
 import os
 import re
 import shutil
@@ -82,15 +81,26 @@ def _last_line(text: str) -> str:
 
 
 def load_facts_file(path: str) -> Facts:
+    """Facts saved in a JSON report or facts file, read within the reader's limits (size, nesting), refused in
+    one line when this dl-doctor cannot read them (a newer report or facts schema among them)."""
+    from doctor.facts import FACTS_SCHEMA_VERSION
+    from doctor.reader import ReportError, check_schema_version, parse_json, read_text
+
     try:
-        with open(path, "r", encoding="utf-8") as handle:
-            raw = json.load(handle)
-    except OSError as exc:
-        raise UsageError("--facts %s: cannot read it (%s)" % (path, exc.strerror or exc)) from None
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise UsageError("--facts %s: not JSON (%s)" % (path, exc)) from None
+        text = read_text(path)
+        if not text.strip():
+            raise ReportError("%s: empty file, not JSON" % path)
+        raw = parse_json(text, path)
+        if isinstance(raw, dict) and "schema_version" in raw:
+            check_schema_version(raw, path)
+    except ReportError as exc:
+        raise UsageError("--facts %s" % exc) from None
     if isinstance(raw, dict) and isinstance(raw.get("facts"), dict):
         raw = raw["facts"]
+    version = raw.get("facts_schema_version") if isinstance(raw, dict) else None
+    if isinstance(version, int) and not isinstance(version, bool) and version > FACTS_SCHEMA_VERSION:
+        raise UsageError("--facts %s: facts schema version %d, written by a newer dl-doctor; this dl-doctor reads "
+                         "up to %d: upgrade it with pip install -U dl-doctor" % (path, version, FACTS_SCHEMA_VERSION))
     try:
         return Facts.from_dict(raw)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
