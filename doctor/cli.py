@@ -81,6 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--only", metavar="ID[,ID]",
                        help="run only these checks (see dl-doctor list) and the probes they read")
     check.add_argument("--quick", action="store_true", help="metadata only: do not import torch or fastai")
+    check.add_argument("--deep", action="store_true",
+                       help="verify every installed distribution's files by hash (default: the course stack's "
+                       "Python sources by hash, the rest by size)")
     check.add_argument("--python", metavar="PATH", help="examine another interpreter (default: this one)")
     check.add_argument("--facts", metavar="FILE", help="re-run the checks on facts saved in a JSON report")
     check.add_argument("--learner", metavar="PATH", help="also check that this exported learner loads here "

@@ -69,6 +69,13 @@ def torch_probe(timeout_s: float = 300.0) -> ProbeSpec:
                      "torch's build and devices, and ops on the lesson device")
 
 
+def mps_expectations_probe(timeout_s: float = 30.0) -> ProbeSpec:
+    """The ops torch's own MPS tests expect to fail, read from the target's torch as data (torch is not imported),
+    with the macOS version as the python probe reads it; see doctor.results.mps_expectations."""
+    return ProbeSpec("mps-expectations", _program("python_env", "mps_expectations"), timeout_s, True,
+                     "the ops torch's own MPS tests expect to fail, read from its common_mps.py")
+
+
 def bench_probe(timeout_s: float) -> ProbeSpec:
     """Lesson 1's path end to end (data, numerics, speed, fine_tune, export), one child; see doctor.bench."""
     return ProbeSpec("bench", _program("devices", "bench"), timeout_s, False, "the benchmark fine-tune")
