@@ -1,13 +1,25 @@
 """checks/kernels.py: kernelspec-interpreter (a kernelspec whose interpreter is gone, and its automatic fix) and
-stale-modules (a kernel that still runs what it imported before ``%pip install``), from recorded facts."""
+stale-modules (a kernel that still runs what it imported before ``%pip install``), from recorded facts; and
+stale-modules in a real kernel: a venv's ipykernel imports a tiny local package, ``%pip install`` puts a newer
+version of it on disk (offline, from a local folder), ``%doctor`` says the kernel still runs the old one, and
+after a restart the same check is ok. The real kernelspec fix is in tests/test_kernelspec_fix.py."""
 
+import json
+import os
+import subprocess
+import sys
+
+import nbformat
 import pytest
+from nbclient import NotebookClient
 
 from checkrun import commands, one
 from doctor.answers.notebook import Kernelspec, UnreadableKernelspec
 from doctor.fixes import FixRefused
 from doctor.fixes.kernelspec import plan_kernelspec
+from conftest import make_venv
 from factories import PYTHON, SITE, answer, make_facts, ok_outcome, record
+from wheels import build_wheel
 
 GONE = record(Kernelspec, name="fastai", path="/home/learner/.local/share/jupyter/kernels/fastai/kernel.json",
               display_name="fastai (old venv)", argv0="/home/learner/old-venv/bin/python", argv0_found=False)
@@ -88,3 +100,72 @@ def test_a_module_whose_distribution_has_another_import_name_is_matched_by_top_l
     facts = make_facts(process=kernel(("PIL", "12.0.0")),
                        distributions={"pillow": {"version": "13.0.0", "top_level": ["PIL"]}})
     assert one("stale-modules", facts).title.startswith("This kernel still runs PIL 12.0.0; pillow 13.0.0")
+
+
+# --- stale-modules in a real kernel ---------------------------------------------------------------------------
+
+POSIX_VENV = pytest.mark.skipif(os.name != "posix", reason="venv layout as on Linux and macOS")
+# fastkaggle is a course distribution (lesson 8's notebooks); the wheels here are tiny stand-ins for it.
+PACKAGE = "fastkaggle"
+STALE = ("shown = %doctor --quick\n"
+         "print(json.dumps([(f.status, f.title) for f in shown.report.findings if f.id == 'stale-modules']))")
+
+
+def wheel(folder, version):
+    return build_wheel(folder, PACKAGE, version, files={"%s/__init__.py" % PACKAGE: "__version__ = %r\n" % version})
+
+
+@pytest.fixture(scope="module")
+def kernel_venv(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("stale")
+    wheels = folder / "wheels"
+    wheel(wheels, "0.0.1")
+    wheel(wheels, "0.0.2")
+    python = make_venv(folder / "venv", system_site_packages=True)
+    offline = {"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheels), "PIP_CONFIG_FILE": os.devnull,
+               "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_CACHE_DIR": "1"}
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "%s==0.0.1" % PACKAGE], check=True, timeout=300,
+                   env=dict(os.environ, **offline), capture_output=True)
+    spec = folder / "data" / "kernels" / "stale" / "kernel.json"
+    spec.parent.mkdir(parents=True)
+    spec.write_text(json.dumps({"argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                                "display_name": "stale", "language": "python", "env": offline}))
+    return folder
+
+
+def run(folder, monkeypatch, cells):
+    for name, sub in (("JUPYTER_DATA_DIR", "data"), ("JUPYTER_CONFIG_DIR", "config"),
+                      ("JUPYTER_RUNTIME_DIR", "runtime"), ("IPYTHONDIR", "ipython")):
+        monkeypatch.setenv(name, str(folder / sub))
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in cells])
+    NotebookClient(notebook, timeout=300, kernel_name="stale", resources={"metadata": {"path": str(folder)}}).execute()
+    return ["".join(o.get("text", "") for o in cell.outputs if o.get("output_type") == "stream")
+            for cell in notebook.cells]
+
+
+@pytest.mark.slow
+@POSIX_VENV
+def test_pip_install_in_a_running_kernel_is_stale_until_a_restart(kernel_venv, monkeypatch):
+    printed = run(kernel_venv, monkeypatch, [
+        "import json, %s\nprint(%s.__version__)" % (PACKAGE, PACKAGE),
+        "%%pip install -q %s==0.0.2" % PACKAGE,
+        "%load_ext doctor",
+        STALE,
+    ])
+    assert printed[0].strip() == "0.0.1"
+    assert json.loads(printed[3].strip().splitlines()[-1]) == [
+        ["warning", "This kernel still runs %s 0.0.1; %s 0.0.2 is installed now: restart the kernel"
+         % (PACKAGE, PACKAGE)]]
+
+    # A new kernel (what a restart gives) imports what is installed.
+    restarted = run(kernel_venv, monkeypatch, ["import json, %s" % PACKAGE, "%load_ext doctor", STALE])
+    status, title = json.loads(restarted[2].strip().splitlines()[-1])[0]
+    assert status == "ok", title
+
+
+@pytest.mark.slow
+@POSIX_VENV
+def test_the_kernel_ran_the_venv(kernel_venv, monkeypatch):
+    printed = run(kernel_venv, monkeypatch, ["import sys\nprint(sys.prefix)"])
+    assert printed[0].strip() == str(kernel_venv / "venv")
+    assert sys.prefix != printed[0].strip()
