@@ -87,6 +87,20 @@ print('{"data": {"grandchild": %d}}' % grandchild.pid, file=channel, flush=True)
 
 
 @posix_only
+def test_a_grandchild_holding_the_answer_pipe_does_not_hold_the_run():
+    # A library's helper process that inherited the answer pipe itself (pass_fds), and outlives the child.
+    outcome = run_child(command("""
+        import subprocess
+        fd = channel.fileno()
+        grandchild = subprocess.Popen([sys.executable, "-c", "import threading; threading.Event().wait()"],
+                                      pass_fds=(fd,))
+        print('{"data": {"grandchild": %d}}' % grandchild.pid, file=channel, flush=True)
+    """), children=Children())
+    assert (outcome.returncode, outcome.timed_out, outcome.killed) == (0, False, False)
+    wait_for(lambda: gone(outcome.answer["data"]["grandchild"]))
+
+
+@posix_only
 def test_a_stderr_flood_keeps_the_tail_and_counts_what_was_dropped():
     import resource
 
