@@ -62,6 +62,7 @@ def _default_data() -> Dict[str, Dict[str, Any]]:
                 "numpy": {"found": True, "origin": SITE + "/numpy/__init__.py", "locations": [SITE + "/numpy"],
                           "error": None},
             },
+            "added_path_entries": {}, "stdlib_names_in_working_folder": {},
             "proc_version": "Linux version 6.1.0 (gcc 12.2.0) #1 SMP Debian 6.1.0",
             "libcuda_files": [{"path": "/usr/lib/x86_64-linux-gnu/libcuda.so.1",
                                "resolves_to": "/usr/lib/x86_64-linux-gnu/libcuda.so.580.95.05"}],
@@ -121,6 +122,7 @@ def _default_data() -> Dict[str, Dict[str, Any]]:
                 {"statement": "import ddgs", "required": False, "ok": True, "seconds": 0.1, "error": None},
             ],
             "fastai_default_device": "cuda:0", "fastai_default_device_error": None,
+            "stdlib_modules_imported": ["json", "os", "random", "subprocess", "sys", "typing"],
         },
     }
 

@@ -57,6 +57,9 @@ class _ImportsAnswer(TypedDict):
     statements: List[Statement]
     fastai_default_device: Optional[str]
     fastai_default_device_error: Optional[str]
+    # The standard library's top-level modules loaded once the statements ran: what the course stack imports (and
+    # the probe's own few, json, os, sys, traceback, all of which torch imports too).
+    stdlib_modules_imported: List[str]
 
 
 class ImportsAnswer(_ImportsAnswer, total=False):

@@ -48,6 +48,13 @@ class ShellEnvironment(TypedDict):
     powershell_user_modules: bool  # PSModulePath holds the user's PowerShell module folder: PowerShell added it
 
 
+class PathEntrySource(TypedDict):
+    """What put a sys.path entry there: the PYTHONPATH variable, or a line of a .pth file in a site folder."""
+
+    source: str  # "PYTHONPATH" | "pth"
+    pth_file: Optional[str]
+
+
 class PythonAnswer(TypedDict):
     executable: Optional[str]
     version: List[int]
@@ -71,6 +78,10 @@ class PythonAnswer(TypedDict):
     multiprocessing_start_method: Optional[str]
     cpu_count: Optional[int]
     module_origins: Dict[str, ModuleOrigin]
+    # sys.path entry (absolute) -> what added it; only the entries PYTHONPATH or a .pth file added.
+    added_path_entries: Dict[str, PathEntrySource]
+    # Standard-library module name -> the file or package in the working folder that ``import NAME`` finds there.
+    stdlib_names_in_working_folder: Dict[str, str]
     # Linux: the kernel's /proc/version ("microsoft" in it: WSL) and every libcuda.so* in the loader's usual folders.
     proc_version: Optional[str]
     libcuda_files: List[LibraryFile]

@@ -4,11 +4,15 @@
 import importlib
 import inspect
 
+try:
+    from importlib import metadata as _drift_metadata  # novermin (3.8+)
+except ImportError:
+    _drift_metadata = None
+
 
 def _drift_version(distribution, module):
     try:
-        from importlib import metadata  # novermin (3.8+)
-        return metadata.version(distribution)
+        return _drift_metadata.version(distribution)
     except Exception:
         return getattr(module, "__version__", None)
 

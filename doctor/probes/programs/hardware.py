@@ -4,10 +4,18 @@ import sys
 import platform
 import subprocess
 
+# nvidia-ml-py's pynvml, when the target environment has it: imported with the probe's machinery, while the
+# working folder is off sys.path (prelude.py), so its own standard-library imports are the real ones.
+try:
+    import pynvml
+    _PYNVML_ERROR = None
+except Exception as exc:
+    pynvml, _PYNVML_ERROR = None, exc
+
 
 def _nvml():
-    # nvidia-ml-py's pynvml, when the target environment has it.
-    import pynvml
+    if pynvml is None:
+        raise _PYNVML_ERROR
     pynvml.nvmlInit()
     try:
         driver = pynvml.nvmlSystemGetDriverVersion()

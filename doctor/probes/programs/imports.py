@@ -5,6 +5,11 @@ import os
 import sys
 import time
 
+try:
+    from importlib import metadata as _imports_metadata  # novermin (3.8+)
+except ImportError:
+    _imports_metadata = None
+
 
 def _fastai_default_device():
     # The device fastai trains on, from fastai itself (it may differ from torch's view: fastai#3952).
@@ -29,15 +34,13 @@ def _owners(files):
 
     Read only when an import failed: reading every RECORD costs tens of milliseconds.
     """
-    try:
-        from importlib import metadata  # novermin (3.8+)
-    except ImportError:
+    if _imports_metadata is None:
         return [None] * len(files)
     wanted = dict((path, os.path.realpath(path)) for path in files if path and not path.startswith("<"))
     if not wanted:
         return [None] * len(files)
     owners = {}
-    for dist in metadata.distributions():
+    for dist in _imports_metadata.distributions():
         try:
             root = os.path.realpath(str(dist.locate_file("")))
             mine = dict((path, os.path.relpath(real, root).replace(os.sep, "/")) for path, real in wanted.items()
@@ -75,7 +78,8 @@ def collect(arguments):
             "error": error,
         })
     device, device_error = _fastai_default_device()
-    answer = {"statements": results, "fastai_default_device": device, "fastai_default_device_error": device_error}
+    answer = {"statements": results, "fastai_default_device": device, "fastai_default_device_error": device_error,
+              "stdlib_modules_imported": [name for name in _doctor_stdlib_module_names() if name in sys.modules]}
     if arguments.get("calls"):
         started = time.time()
         answer["calls"] = _drift_check_calls(arguments["calls"])

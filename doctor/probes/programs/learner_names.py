@@ -2,9 +2,16 @@
 # doctor/learner_export.py, without unpickling it), looked up in the target interpreter: find_spec for each
 # module, then an import of that library module and an attribute lookup for each name. The pickle itself is
 # never loaded here. Old-interpreter syntax on purpose (see prelude.py).
+import importlib.util
+import json
 import os
 import sys
 import time
+
+try:
+    from importlib import metadata as _names_metadata  # novermin (3.8+)
+except ImportError:
+    _names_metadata = None
 
 # Never imported, only found: __main__ is the learner's own notebook or script (reported, not looked up), and
 # these run code on import (antigravity opens a browser, this prints, idlelib.idle starts IDLE).
@@ -29,18 +36,15 @@ def _lookup(module, dotted):
 def _distributions(tops):
     # Which installed distributions provide each top-level name (their RECORD or top_level.txt).
     try:
-        from importlib import metadata  # novermin (3.8+)
-        found = metadata.packages_distributions()  # novermin (3.10+)
+        found = _names_metadata.packages_distributions()  # novermin (3.10+)
     except Exception:
         return {}
     return dict((top, sorted(set(found.get(top) or []))) for top in tops if found.get(top))
 
 
 def collect(arguments):
-    import importlib.util
     path = arguments.get("file")
     if path:
-        import json
         with open(path, "r") as handle:
             arguments = json.load(handle)
     results = []

@@ -1,6 +1,17 @@
 # Probe "packages": every installed distribution's metadata, read without importing any of them.
+import ast
 import json
 import re
+
+_METADATA_ERROR = None
+try:
+    from importlib import metadata  # novermin (3.8+)
+except ImportError:
+    # Older interpreters may have the backport; without either, collect() fails and says so.
+    try:
+        import importlib_metadata as metadata
+    except ImportError as exc:
+        metadata, _METADATA_ERROR = None, exc
 
 
 def _normalize(name):
@@ -68,7 +79,6 @@ def _top_level_names(dist):
 def _version_module(dist, relative):
     # torch/version.py and torchvision/version.py carry the local build tag (+cu130, +cpu) that
     # the distribution metadata may lack; literal assignments are read without importing.
-    import ast
     try:
         path = str(dist.locate_file(relative))
         with open(path, "rb") as handle:
@@ -114,7 +124,6 @@ def _release_capabilities(dist):
     """torch's own table of which CUDA build has kernels for which compute capability, per host arch
     (PYTORCH_RELEASES_CODE_CC in torch/cuda/__init__.py of recent releases), read without importing torch.
     None when this torch has no such table; sets become sorted lists for JSON."""
-    import ast
     try:
         with open(str(dist.locate_file("torch/cuda/__init__.py")), "rb") as handle:
             tree = ast.parse(handle.read())
@@ -146,11 +155,8 @@ ANTIALIAS_SCAN = {"fastai": "fastai", "fastbook": "fastbook"}
 
 
 def collect(arguments):
-    try:
-        from importlib import metadata  # novermin (3.8+; older interpreters may have the backport)
-    except ImportError:
-        import importlib_metadata as metadata
-
+    if metadata is None:
+        raise _METADATA_ERROR
     distributions = []
     broken = []
     seen = set()

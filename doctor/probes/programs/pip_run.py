@@ -1,7 +1,9 @@
 # Runs pip inside the target interpreter exactly as `python -m pip` would. pip's own output goes to stderr (the
 # prelude points fd 1 there), so the runner keeps its tail; the answer is pip's exit status.
+import runpy
+
+
 def collect(arguments):
-    import runpy
     try:
         import pip  # noqa: F401
     except ImportError:

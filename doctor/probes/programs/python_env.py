@@ -1,10 +1,19 @@
 # Probe "python": the target interpreter itself, its environment, and where key modules would come from.
 # Old-interpreter syntax on purpose (see prelude.py).
+import importlib.machinery
+import multiprocessing
 import os
 import sys
 import platform
 import site
+import struct
 import sysconfig
+
+try:
+    import ctypes
+    import ctypes.util
+except ImportError:  # an interpreter built without libffi
+    ctypes = None
 
 ENVIRONMENT_VARIABLES = (
     "PYTORCH_ENABLE_MPS_FALLBACK",
@@ -49,8 +58,6 @@ def _marker_environment():
 def _sysctl(name):
     # Asked in this process (not via the sysctl command) because proc_translated describes the caller.
     try:
-        import ctypes
-        import ctypes.util
         libc = ctypes.CDLL(ctypes.util.find_library("c"))
         value = ctypes.c_int(0)
         size = ctypes.c_size_t(ctypes.sizeof(value))
@@ -146,9 +153,58 @@ def _shell_environment():
             "powershell_user_modules": any(p.startswith(home) and "powershell" in p for p in folders)}
 
 
+def _stdlib_names_in_working_folder():
+    """Standard-library module names that a file or package in the working folder answers to (json.py, typing/,
+    random.cpython-311-x86_64-linux-gnu.so): with the folder first on sys.path, as in a notebook, ``import json``
+    finds that one. A folder without __init__.py is only a namespace portion and loses to the real module."""
+    folder = os.getcwd()
+    found = {}
+    for name in _doctor_stdlib_module_names():
+        if name in sys.builtin_module_names:
+            continue  # found by the built-in importer before any folder is looked at
+        try:
+            spec = importlib.machinery.PathFinder.find_spec(name, [folder])
+        except Exception:
+            continue
+        if spec is not None and spec.origin not in (None, "namespace"):
+            locations = list(spec.submodule_search_locations or [])
+            found[name] = locations[0] if locations else spec.origin
+    return found
+
+
+def _added_path_entries():
+    """The sys.path entries that PYTHONPATH or a .pth file in a site folder put there, and which one did.
+
+    site.addpackage reads each .pth line that is neither blank, a comment nor an ``import`` line as a folder
+    relative to the site folder, and adds it when it exists (CPython Lib/site.py)."""
+    sources = {}
+    for entry in os.environ.get("PYTHONPATH", "").split(os.pathsep):
+        if entry:
+            sources.setdefault(os.path.abspath(entry), {"source": "PYTHONPATH", "pth_file": None})
+    user_site = getattr(site, "USER_SITE", None) if getattr(site, "ENABLE_USER_SITE", False) else None
+    for folder in _site_packages() + ([user_site] if user_site else []):
+        try:
+            names = sorted(name for name in os.listdir(folder) if name.endswith(".pth"))
+        except OSError:
+            continue
+        for name in names:
+            pth_file = os.path.join(folder, name)
+            try:
+                with open(pth_file, "r") as handle:
+                    lines = handle.read().splitlines()
+            except (OSError, ValueError):
+                continue
+            for line in lines:
+                if not line.strip() or line.startswith("#") or line.startswith(("import ", "import\t")):
+                    continue
+                entry = os.path.abspath(os.path.join(folder, line.rstrip()))
+                sources.setdefault(entry, {"source": "pth", "pth_file": pth_file})
+    on_path = set(os.path.abspath(entry or os.curdir) for entry in sys.path)
+    return dict((entry, source) for entry, source in sources.items() if entry in on_path)
+
+
 def _start_method():
     try:
-        import multiprocessing
         return multiprocessing.get_start_method(allow_none=False)
     except Exception:
         return None
@@ -163,7 +219,7 @@ def collect(arguments):
         "version": list(sys.version_info[:3]),
         "version_string": sys.version,
         "implementation": platform.python_implementation(),
-        "pointer_bits": 8 * __import__("struct").calcsize("P"),
+        "pointer_bits": 8 * struct.calcsize("P"),
         "prefix": sys.prefix,
         "base_prefix": base_prefix,
         "virtualenv": sys.prefix != base_prefix,
@@ -184,6 +240,8 @@ def collect(arguments):
         "multiprocessing_start_method": _start_method(),
         "cpu_count": os.cpu_count(),
         "module_origins": dict((name, _module_origin(name)) for name in arguments.get("modules", [])),
+        "added_path_entries": _added_path_entries(),
+        "stdlib_names_in_working_folder": _stdlib_names_in_working_folder(),
         "proc_version": _proc_version() if sys.platform.startswith("linux") else None,
         "libcuda_files": _libcuda_files() if sys.platform.startswith("linux") else [],
         "windows_long_paths": _windows_long_paths() if os.name == "nt" else None,

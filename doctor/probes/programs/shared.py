@@ -1,6 +1,10 @@
 # Sent with every probe program, right after prelude.py: the helpers several programs need, written once.
-# Stdlib only, and old-interpreter syntax (no f-strings, no annotations), as prelude.py explains.
+# Stdlib only, and old-interpreter syntax (no f-strings, no annotations), as prelude.py explains. Every program
+# imports the standard library it needs at module level, as these helpers do: then the working folder is off
+# sys.path (prelude.py), so a learner's json.py or subprocess.py cannot stand in for it once collect() runs.
+import importlib.machinery
 import importlib.util
+import subprocess
 
 
 def _doctor_error_text(exc):
@@ -28,9 +32,30 @@ def _doctor_module_found(name):
 
 def _doctor_command_output(command, timeout_s):
     """A command's standard output, stripped, or None when it is missing, fails or outlives ``timeout_s``."""
-    import subprocess
     try:
         out = subprocess.check_output(command, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, timeout=timeout_s)
     except Exception:
         return None
     return out.decode("utf-8", "replace").strip()
+
+
+def _doctor_stdlib_module_names():
+    """The standard library's top-level module names, as this interpreter has them."""
+    names = getattr(sys, "stdlib_module_names", None)  # novermin (3.10+)
+    if names is not None:
+        return sorted(names)
+    # Before 3.10: the modules built into the interpreter and those its standard-library folders hold.
+    found = set(sys.builtin_module_names)
+    stdlib = os.path.dirname(os.__file__)
+    suffixes = tuple(importlib.machinery.all_suffixes())
+    for folder in (stdlib, os.path.join(stdlib, "lib-dynload")):
+        try:
+            entries = os.listdir(folder)
+        except OSError:
+            continue
+        for entry in entries:
+            name = entry.split(".")[0]
+            if name.isidentifier() and (entry.endswith(suffixes) or os.path.isfile(os.path.join(folder, entry,
+                                                                                                   "__init__.py"))):
+                found.add(name)
+    return sorted(found)
