@@ -66,6 +66,33 @@ def test_the_fix_plan_refuses_when_nothing_is_broken():
         plan_kernelspec(with_kernelspecs(OTHER))
 
 
+def test_the_fix_plan_offers_ipykernel_install_where_the_kernelspec_is_not_the_learners(tmp_path):
+    spec = tmp_path / "kernels" / "fastai" / "kernel.json"
+    spec.parent.mkdir(parents=True)
+    spec.write_text('{"argv": ["/gone/bin/python", "-m", "ipykernel_launcher", "-f", "{connection_file}"]}')
+    (tmp_path / "env").mkdir()
+    notebook = answer("notebook", prefix=str(tmp_path / "env"), kernelspecs=[dict(GONE, path=str(spec))],
+                      jupyter_modules={"jupyter_core": True, "ipykernel": True, "jupyterlab": True, "notebook": False})
+    facts = make_facts(python={"prefix": str(tmp_path / "env")},
+                       outcomes={"notebook": ok_outcome("notebook", notebook)})
+    # Root may write anywhere: a folder of another user's is what it must not change.
+    as_root = os.getuid() == 0
+    if as_root:
+        os.chown(str(spec.parent), 65534, 65534)
+    else:
+        spec.parent.chmod(0o555)
+    try:
+        with pytest.raises(FixRefused, match="(belongs to another user|is read-only for this user); register this "
+                                             "interpreter under the same name instead: .* -m ipykernel install "
+                                             "--user --name fastai"):
+            plan_kernelspec(facts)
+    finally:
+        if as_root:
+            os.chown(str(spec.parent), 0, 0)
+        else:
+            spec.parent.chmod(0o755)
+
+
 # --- stale-modules ------------------------------------------------------------------------------------------
 
 def kernel(*modules, prefix="/opt/course", kernel=True):

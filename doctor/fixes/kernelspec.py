@@ -44,7 +44,11 @@ def _write(spec: dict, interpreter: str, prefix: str) -> FileWrite:
         content = rewritten(original, interpreter)
     except (ValueError, KeyError, TypeError, IndexError):
         raise FixRefused("%s is not a kernelspec with an argv list" % path) from None
-    check_writable(path.parent, prefix)
+    try:
+        check_writable(path.parent, prefix)
+    except FixRefused as exc:
+        raise FixRefused("%s; register this interpreter under the same name instead: %s -m ipykernel install --user "
+                         "--name %s" % (exc, interpreter, spec["name"])) from None
     return FileWrite(str(path), content, "kernel %r ran %s, which does not exist" % (spec["name"], spec["argv0"]))
 
 
