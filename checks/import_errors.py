@@ -13,7 +13,7 @@ from doctor.lessons import DISTRIBUTION_FOR_MODULE, statement_package
 
 from .commands import conflicts_text, install_fix, pip_install, plan_install
 from .packages import pairing_fix
-from .shadowing import shadowing
+from .shadowing import shadow_fix, shadowing, stdlib_shadow_fix, stdlib_shadows
 
 # What to install when a distribution is missing, where the bare name is not enough for the lessons:
 # transformers' Trainer needs accelerate, which its "torch" extra brings (transformers' own ImportError says
@@ -37,6 +37,22 @@ def missing_module(message: str) -> Optional[str]:
     return found.group(1) if found else None
 
 
+def not_a_package(message: str) -> Optional[str]:
+    """The module that ``import a.b`` found as a plain module: "No module named 'a.b'; 'a' is not a package"."""
+    found = re.search(r"; '([^']+)' is not a package", message)
+    return found.group(1) if found else None
+
+
+def _names(text: str, files, module: str, path: str) -> bool:
+    """Whether an error points at this shadowing file: its path in the traceback, or the module's name where
+    Python names the module an attribute or a name was missing from."""
+    if path in text or any(f == path or f.startswith(path + os.sep) for f in files):
+        return True
+    quoted = re.escape(module)
+    return re.search(r"module '%s' has no attribute|partially initialized module '%s'|from '%s'"
+                     % (quoted, quoted, quoted), text) is not None
+
+
 def not_installed(statement: str, error_info) -> bool:
     """Whether an import failed only because the package it names is absent (not because it is broken)."""
     missing = missing_module(error_info.get("message", "")) if error_info.get("type") == "ModuleNotFoundError" else None
@@ -50,15 +66,25 @@ def explain_import_error(facts, error_info) -> Explanation:
     text = error_info.get("traceback", "") + "\n" + message
     files = error_info.get("files") or []
 
-    shadows = [(module, path) for module, path in sorted(shadowing(facts).items())
-               if path in text or any(f == path or f.startswith(path + os.sep) for f in files)]
-    if shadows or "partially initialized module" in text:
-        # A local torch.py or fastai.py gives circular-import and missing-attribute errors (fastbook#349).
-        return Explanation(
-            "%s shadows the installed %s" % (shadows[0][1], shadows[0][0]) if shadows
-            else "a local file shadows an installed package",
-            fix("Rename or move the file (and delete its __pycache__ folder), then restart the kernel."),
-        )
+    found = shadowing(facts)
+    named = not_a_package(message)
+    shadows = [(module, path) for module, path in sorted(found.items())
+               if module == named or _names(text, files, module, path)]
+    if shadows:
+        # A local torch.py or fastai.py gives circular-import and missing-attribute errors (fastbook#349), and
+        # "No module named 'fastai.vision'; 'fastai' is not a package" (importlib._bootstrap's _find_and_load_unlocked).
+        module, path = shadows[0]
+        return Explanation("%s shadows the installed %s" % (path, module),
+                           shadow_fix(facts, {module: path}, commands=False))
+    stdlib = [(module, path) for module, path in sorted(stdlib_shadows(facts).items())
+              if _names(text, files, module, path)]
+    if stdlib:
+        module, path = stdlib[0]
+        return Explanation("%s shadows the standard library's %s (see stdlib-shadowed)" % (path, module),
+                           stdlib_shadow_fix(facts, {module: path}, commands=False))
+    if "partially initialized module" in text:
+        return Explanation("a local file shadows an installed package",
+                           fix("Rename or move the file (and delete its __pycache__ folder), then restart the kernel."))
     kaggle = kaggle_credentials(facts, text)
     if kaggle is not None:
         return kaggle
@@ -75,6 +101,12 @@ def explain_import_error(facts, error_info) -> Explanation:
         module = missing_module(message)
         top = module.split(".")[0]
         if facts.distribution(DISTRIBUTION_FOR_MODULE.get(top, top)) is not None and "." in module:
+            if not _from_its_distribution(facts, top):
+                return Explanation(
+                    "%s is installed but `import %s` finds %s, outside the installed package"
+                    % (top, top, _origin_path(facts, top)),
+                    fix("Find what puts %s first on sys.path (see shadowed-modules); reinstalling does not help."
+                        % _origin_path(facts, top)))
             return Explanation(
                 "%s is installed but has no module %s: an incomplete or mismatched install" % (top, module),
                 fix("Reinstall it:", pip_install(facts, "--force-reinstall", DISTRIBUTION_FOR_MODULE.get(top, top))),
@@ -101,6 +133,21 @@ def explain_import_error(facts, error_info) -> Explanation:
                 pip_install(facts, "--force-reinstall", "torch", "torchvision")),
         )
     return Explanation("%s: %s" % (kind, message.splitlines()[0] if message else ""), None)
+
+
+def _origin_path(facts, module: str) -> Optional[str]:
+    record = ((facts.data("python") or {}).get("module_origins") or {}).get(module) or {}
+    return record.get("origin") or next(iter(record.get("locations") or []), None)
+
+
+def _from_its_distribution(facts, module: str) -> bool:
+    """Whether ``import module`` finds the copy its installed distribution put there (True when unknown)."""
+    path = _origin_path(facts, module)
+    dist = facts.distribution(DISTRIBUTION_FOR_MODULE.get(module, module))
+    if path is None or dist is None or not dist.location:
+        return True
+    location = os.path.normcase(os.path.abspath(dist.location))
+    return os.path.normcase(os.path.abspath(path)).startswith(location.rstrip(os.sep) + os.sep) or dist.editable
 
 
 def kaggle_credentials(facts, text: str) -> Optional[Explanation]:

@@ -11,7 +11,7 @@ from .commands import install_fix
 from .import_errors import (
     explain_import_error, install_words, not_installed, probe_failure,
 )
-from .shadowing import installed_provider, shadowing
+from .shadowing import installed_provider, shadow_fix, shadowing
 
 
 def _imports(facts):
@@ -91,8 +91,7 @@ def _metadata_judgement(facts):
         return error(
             "`%s` fails: %s shadows the installed %s" % (statement, path, module),
             detail="\n".join("%s -> %s" % pair for pair in shadows),
-            fix=fix("Rename or move the file (and delete its __pycache__ folder), then restart the kernel "
-                    "(see shadowed-modules)."),
+            fix=shadow_fix(facts, dict(shadows[:1]), commands=False),
         )
     return None
 

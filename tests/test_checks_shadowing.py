@@ -4,7 +4,7 @@ import shlex
 
 import pytest
 
-from checkrun import build, commands, one
+from checkrun import build, commands, failed_torch_import, one
 from factories import SITE, failed_outcome
 
 
@@ -101,3 +101,83 @@ def test_fix_renames_each_shadow_with_a_command_that_survives_the_shell(path, re
 def test_needs_the_python_probe():
     finding = one("shadowed-modules", build(outcomes={"python": failed_outcome("python")}))
     assert finding.status == "skipped"
+
+
+OTHER_SITE = "/opt/other-env/lib/python3.11/site-packages"
+
+# (id, python facts, words the fix says): a copy that PYTHONPATH or a .pth file puts first is fixed there.
+SOURCE_CASES = [
+    ("pythonpath", {"module_origins": {"fastai": _found("/home/learner/lib/fastai.py")},
+                    "added_path_entries": {"/home/learner/lib": {"source": "PYTHONPATH", "pth_file": None}}},
+     ["PYTHONPATH puts /home/learner/lib on sys.path", "unset PYTHONPATH"]),
+    ("pth-line", {"module_origins": {"torch": _found(OTHER_SITE + "/torch/__init__.py", [OTHER_SITE + "/torch"])},
+                  "added_path_entries": {OTHER_SITE: {"source": "pth", "pth_file": SITE + "/other.pth"}}},
+     [SITE + "/other.pth puts %s on sys.path: delete that line" % OTHER_SITE]),
+    ("another-site-packages-of-unknown-source",
+     {"module_origins": {"torch": _found(OTHER_SITE + "/torch/__init__.py", [OTHER_SITE + "/torch"])}},
+     ["%s is another environment's package folder on sys.path" % OTHER_SITE]),
+]
+
+
+@pytest.mark.parametrize("python, said", [case[1:] for case in SOURCE_CASES], ids=[case[0] for case in SOURCE_CASES])
+def test_a_shadow_from_pythonpath_a_pth_or_another_site_packages_is_never_moved(python, said):
+    finding = one("shadowed-modules", build({"python": python}))
+    assert finding.status == "error"
+    assert commands(finding) == ()
+    for words in said:
+        assert words in finding.fix.text
+    if "added_path_entries" in python:
+        source = next(iter(python["added_path_entries"].values()))
+        assert "(on sys.path through %s)" % (source["pth_file"] or "PYTHONPATH") in finding.detail
+
+
+def test_a_pythonpath_folder_holding_another_distribution_is_no_home_for_fastai():
+    """pip install --target lib notes, then a fastai.py in lib: lib is notes' location, not fastai's."""
+    facts = build({"python": {"module_origins": {"fastai": _found("/home/learner/lib/fastai.py")}}},
+                  {"distributions": {"notes": {"location": "/home/learner/lib"}}})
+    assert one("shadowed-modules", facts).title.startswith("/home/learner/lib/fastai.py shadows the installed fastai")
+
+
+def _local(**names):
+    return {"python": {"stdlib_names_in_working_folder": names}}
+
+
+# (id, layers, stdlib module -> path shown, or {} for none)
+STDLIB_CASES = [
+    ("none", [], {}),
+    ("json-py", [_local(json="/home/learner/json.py")], {"json": "/home/learner/json.py"}),
+    ("a-package", [_local(typing="/home/learner/typing")], {"typing": "/home/learner/typing"}),
+    # Every interpreter imports os at start-up, before the working folder joins sys.path.
+    ("imported-at-start", [_local(os="/home/learner/os.py")], {}),
+    # Nothing in the course stack imports test or this; a learner's test.py is theirs alone.
+    ("not-imported-by-the-stack", [_local(test="/home/learner/test.py", this="/home/learner/this.py")], {}),
+    ("imported-in-this-target", [_local(test="/home/learner/test.py"),
+                                 {"imports": {"stdlib_modules_imported": ["json", "test"]}}],
+     {"test": "/home/learner/test.py"}),
+]
+
+
+@pytest.mark.parametrize("layers, shadowed", [case[1:] for case in STDLIB_CASES],
+                         ids=[case[0] for case in STDLIB_CASES])
+def test_stdlib_shadowed(layers, shadowed):
+    finding = one("stdlib-shadowed", build(*layers))
+    if not shadowed:
+        assert (finding.status, finding.fix) == ("ok", None)
+        return
+    assert finding.status == "error"
+    module, path = sorted(shadowed.items())[0]
+    assert finding.title.startswith("%s shadows the standard library's %s" % (path, module))
+    assert [shlex.split(command) for command in commands(finding)] == [
+        ["mv", path, path.rsplit("/", 1)[0] + "/my_" + path.rsplit("/", 1)[1]] for path in shadowed.values()]
+
+
+def test_torch_is_not_reinstalled_for_a_learners_random_py():
+    """The import error torch meets names the file; the cause is the file, whatever the message looks like."""
+    error = {"type": "ImportError", "message": "cannot import name 'Random' from 'random' (/home/learner/random.py)",
+             "traceback": "File \"/usr/lib/python3.11/tempfile.py\", line 45\nImportError: cannot import name 'Random'",
+             "files": ["/usr/lib/python3.11/tempfile.py"]}
+    facts = build(_local(random="/home/learner/random.py"), failed_torch_import(error))
+    finding = one("torch-import", facts)
+    assert finding.title == ("import torch fails: /home/learner/random.py shadows the standard library's random "
+                             "(see stdlib-shadowed)")
+    assert not any("pip" in command for command in commands(finding))
