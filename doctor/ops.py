@@ -22,9 +22,9 @@ _WATCHDOG = re.compile(r"^Timeout \(\d+:\d\d:\d\d", re.MULTILINE)
 
 def _culprit(progress: Sequence[Mapping[str, Any]]) -> Optional[str]:
     """The op the child announced but never reported: the one it died in."""
-    begun = [record["op"] for record in progress if record.get("kind") == "begin"]
-    finished = {record["op"] for record in progress if record.get("kind") == "result"}
-    unfinished = [name for name in begun if name not in finished]
+    begun = [record.get("op") for record in progress if record.get("kind") == "begin"]
+    finished = {record.get("op") for record in progress if record.get("kind") == "result"}
+    unfinished = [name for name in begun if isinstance(name, str) and name not in finished]
     return unfinished[-1] if unfinished else None
 
 
@@ -58,12 +58,14 @@ class _Catalogue:
     def absorb(self, outcome: ProbeOutcome) -> bool:
         """Take one child's records; True when a new child should go on after the op this one died in."""
         for record in outcome.progress:
+            # A record without its fields (a probe cut off or garbled) is left out, never trusted: an ok outcome
+            # always carries its data.
             kind = record.get("kind")
-            if kind == "torch" and self.torch_facts is None:
+            if kind == "torch" and self.torch_facts is None and isinstance(record.get("facts"), dict):
                 self.torch_facts = record["facts"]
             elif kind == "start" and self.header is None:
                 self.header = dict(record)
-            elif kind == "result":
+            elif kind == "result" and isinstance(record.get("op"), str):
                 self.results[record["op"]] = dict(record)
         culprit = _culprit(outcome.progress)
         if outcome.status == OK or self.header is None or culprit is None:

@@ -344,3 +344,16 @@ def test_a_probe_writing_800_mib_to_stderr_keeps_the_doctors_memory_flat(tmp_pat
     assert outcome.ok and outcome.data == {"answer": 1}
     assert outcome.stderr_tail.endswith("eee")
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak_before_kb < 64 * 1024
+
+
+def test_garbled_torch_progress_records_are_left_out_never_an_ok_outcome_without_data():
+    from doctor.ops import _Catalogue
+    from doctor.outcome import ProbeOutcome
+    from doctor.requests import OpsRequest
+
+    cut_off = ProbeOutcome("torch", "crashed", None, "probe torch crashed with SIGKILL", "", 1.0, None, -9,
+                           ({"kind": "torch", "facts": None}, {"kind": "result"}))
+    catalogue = _Catalogue(OpsRequest())
+    assert catalogue.absorb(cut_off) is False
+    outcomes = catalogue.outcomes(cut_off, 1.0)
+    assert {name: outcome.status for name, outcome in outcomes.items()} == {"torch": "crashed", "ops": "crashed"}
