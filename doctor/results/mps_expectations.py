@@ -80,8 +80,9 @@ MAY_FAIL = "may fail"
 FAILS = "fails"
 NO_OPINFO = "no OpInfo"
 
-# A measured class that is not the op running on the device (a missing kernel run by the fallback counts).
-_DISAGREES_WITH_A_FAILURE = (NATIVE,)
+# The measured class that contradicts an expected failure; every other class (the fallback too: the op has no MPS
+# kernel) contradicts an expected pass.
+_WORKS_ON_THE_DEVICE = (NATIVE,)
 
 
 @dataclass(frozen=True)
@@ -218,14 +219,14 @@ def disagreement(expectation: OpExpectation, measured: str) -> Optional[Disagree
     """Where the run on a Mac contradicts torch's own expectation for this macOS version; None where it agrees,
     or where torch's lists cannot tell (no OpInfo, an unread condition, an unread dtype, a skipped test)."""
     failing = [m for m in expectation.matches if m.expectation == "fail" and m.applies]
-    if expectation.verdict == FAILS and measured in _DISAGREES_WITH_A_FAILURE:
+    if expectation.verdict == FAILS and measured in _WORKS_ON_THE_DEVICE:
         listed = failing[0]
         return Disagreement(expectation.op, measured, FAILS,
                             "torch's MPS tests expect %s (%s, %s) to fail here (%s, line %d of common_mps.py); it "
                             "ran natively and matched the CPU: torch's list may be out of date, worth a report"
                             % (expectation.op, expectation.opinfo, expectation.dtype, listed.list_name, listed.line),
                             BUG_REPORT_LINK)
-    if expectation.verdict == PASSES and measured not in _DISAGREES_WITH_A_FAILURE:
+    if expectation.verdict == PASSES and measured not in _WORKS_ON_THE_DEVICE:
         missing = measured in ("unsupported", "fallback")
         return Disagreement(expectation.op, measured, PASSES,
                             "torch's MPS tests expect %s (%s, %s) to work on MPS; here it is %s: worth a report%s"
