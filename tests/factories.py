@@ -55,7 +55,8 @@ def _default_data() -> Dict[str, Dict[str, Any]]:
             "conda": False, "externally_managed": False, "stdlib": "/usr/lib/python3.11",
             "site_packages": [SITE], "user_site": None, "sys_path": ["/home/learner", SITE],
             "cwd": "/home/learner", "marker_environment": dict(_MARKERS), "environment_variables": {},
-            "apple": None, "multiprocessing_start_method": "fork", "cpu_count": 8,
+            "apple": None, "multiprocessing_start_method": "fork", "cpu_count": 8, "usable_cpus": 8,
+            "shared_memory": {"path": "/dev/shm", "total_bytes": 16 * 2 ** 30, "free_bytes": 16 * 2 ** 30},
             "module_origins": {
                 "torch": {"found": True, "origin": SITE + "/torch/__init__.py", "locations": [SITE + "/torch"],
                           "error": None},
@@ -87,7 +88,7 @@ def _default_data() -> Dict[str, Dict[str, Any]]:
         "hardware": {
             "nvidia": {"source": "nvml", "driver_version": "580.95.05", "error": None, "gpus": [
                 {"index": 0, "name": "NVIDIA H100 80GB HBM3", "uuid": "GPU-1234", "compute_capability": "9.0",
-                 "memory_total_mb": 81559}]},
+                 "memory_total_mb": 81559, "memory_free_mb": 80986, "processes": []}]},
             "cpu_model": "x86", "machine": "x86_64", "system": "Linux",
         },
         "torch": {
@@ -97,7 +98,7 @@ def _default_data() -> Dict[str, Dict[str, Any]]:
             "cuda": {"available": True, "available_error": None, "device_count": 1,
                      "arch_list": ["sm_75", "sm_80", "sm_86", "sm_90", "sm_100", "sm_120"], "arch_list_error": None,
                      "devices": [{"index": 0, "name": "NVIDIA H100 80GB HBM3", "capability": [9, 0],
-                                  "total_memory_mb": 81559}],
+                                  "total_memory_mb": 81559, "free_memory_mb": 80986}],
                      "cudnn_available": True, "cudnn_error": None, "cudnn_version": 92400},
             "mps": {"built": False, "available": False, "error": None},
             "xpu": {"available": False, "device_count": 0, "error": None},

@@ -74,7 +74,7 @@ def test_an_override_that_no_probe_could_send_fails_loudly(overrides, culprit):
 def test_left_out_keys_take_their_declared_defaults():
     gpus = make_facts(hardware={"nvidia": {"gpus": [{"index": 0, "name": "GTX 1080"}]}}).data("hardware")["nvidia"]
     assert gpus["gpus"] == [{"index": 0, "name": "GTX 1080", "uuid": "", "compute_capability": None,
-                             "memory_total_mb": None}]
+                             "memory_total_mb": None, "memory_free_mb": None, "processes": None}]
     spec = record(Kernelspec, name="course", path="/k/kernel.json")
     assert (spec["no_site"], spec["env"], spec["error"], spec["argv0"]) == (False, [], None, None)
     assert answer("notebook")["fallback_presets"] == []

@@ -25,6 +25,8 @@ class Apple(TypedDict):
     macos_version: Optional[str]
     rosetta_translated: Optional[bool]
     arm64_hardware: Optional[bool]
+    # hw.memsize: unified memory, shared by the CPU and the GPU.
+    memory_bytes: Optional[int]
 
 
 class ModuleOrigin(TypedDict):
@@ -55,6 +57,14 @@ class PathEntrySource(TypedDict):
     pth_file: Optional[str]
 
 
+class SharedMemory(TypedDict):
+    """statvfs of /dev/shm (Linux), where DataLoader workers put the batches they hand over."""
+
+    path: str
+    total_bytes: int
+    free_bytes: int
+
+
 class PythonAnswer(TypedDict):
     executable: Optional[str]
     version: List[int]
@@ -77,6 +87,9 @@ class PythonAnswer(TypedDict):
     apple: Optional[Apple]
     multiprocessing_start_method: Optional[str]
     cpu_count: Optional[int]
+    # len(os.sched_getaffinity(0)) where it exists (fastcore's num_cpus, which sets fastai's DataLoader workers).
+    usable_cpus: Optional[int]
+    shared_memory: Optional[SharedMemory]
     module_origins: Dict[str, ModuleOrigin]
     # sys.path entry (absolute) -> what added it; only the entries PYTHONPATH or a .pth file added.
     added_path_entries: Dict[str, PathEntrySource]

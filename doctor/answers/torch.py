@@ -11,6 +11,8 @@ class CudaDevice(TypedDict):
     name: str
     capability: List[int]
     total_memory_mb: int
+    # torch.cuda.mem_get_info, for the device fastai trains on (current_device) only; None for the others.
+    free_memory_mb: Optional[int]
 
 
 class UnreadableCudaDevice(TypedDict):

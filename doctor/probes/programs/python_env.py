@@ -55,11 +55,11 @@ def _marker_environment():
     }
 
 
-def _sysctl(name):
+def _sysctl(name, width="c_int"):
     # Asked in this process (not via the sysctl command) because proc_translated describes the caller.
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c"))
-        value = ctypes.c_int(0)
+        value = getattr(ctypes, width)(0)
         size = ctypes.c_size_t(ctypes.sizeof(value))
         if libc.sysctlbyname(name.encode(), ctypes.byref(value), ctypes.byref(size), None, 0) != 0:
             return None
@@ -82,7 +82,27 @@ def _apple():
         "macos_version": _macos_version(),
         "rosetta_translated": None if translated is None else bool(translated),
         "arm64_hardware": None if arm64 is None else bool(arm64),
+        # Unified memory, shared by the CPU and the GPU: the most MPS can ever use.
+        "memory_bytes": _sysctl("hw.memsize", "c_uint64"),
     }
+
+
+def _shared_memory():
+    # Where torch's DataLoader workers put the batches they hand over (file_descriptor sharing on Linux).
+    try:
+        stats = os.statvfs("/dev/shm")
+    except OSError:
+        return None
+    return {"path": "/dev/shm", "total_bytes": stats.f_blocks * stats.f_frsize,
+            "free_bytes": stats.f_bavail * stats.f_frsize}
+
+
+def _usable_cpus():
+    # fastcore's num_cpus(), which sets fastai's number of DataLoader workers: the CPUs this process may run on.
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count()
 
 
 def _module_origin(name):
@@ -239,6 +259,8 @@ def collect(arguments):
         "apple": _apple(),
         "multiprocessing_start_method": _start_method(),
         "cpu_count": os.cpu_count(),
+        "usable_cpus": _usable_cpus(),
+        "shared_memory": _shared_memory() if sys.platform.startswith("linux") else None,
         "module_origins": dict((name, _module_origin(name)) for name in arguments.get("modules", [])),
         "added_path_entries": _added_path_entries(),
         "stdlib_names_in_working_folder": _stdlib_names_in_working_folder(),

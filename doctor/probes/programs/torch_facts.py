@@ -9,6 +9,9 @@ def _cuda(torch):
     facts["arch_list"], facts["arch_list_error"] = _doctor_attempt(torch.cuda.get_arch_list)
     devices = []
     if facts["available"]:
+        # Free memory of the device fastai trains on (fastai/torch_core.py default_device: current_device()) only:
+        # mem_get_info makes a CUDA context on the device it asks, which costs time and memory on every other one.
+        lesson_device, _ = _doctor_attempt(torch.cuda.current_device)
         for index in range(facts["device_count"] or 0):
             properties, error = _doctor_attempt(lambda index=index: torch.cuda.get_device_properties(index))
             if properties is None:
@@ -19,6 +22,7 @@ def _cuda(torch):
                 "name": properties.name,
                 "capability": [properties.major, properties.minor],
                 "total_memory_mb": int(properties.total_memory // (1024 * 1024)),
+                "free_memory_mb": _free_memory_mb(torch, index) if index == lesson_device else None,
             })
     facts["devices"] = devices
     cudnn = torch.backends.cudnn
@@ -28,6 +32,11 @@ def _cuda(torch):
         # Loads libcudnn: a wrong one on LD_LIBRARY_PATH fails here (torch/backends/cudnn/__init__.py version -> _init).
         facts["cudnn_version"], facts["cudnn_error"] = _doctor_attempt(cudnn.version)
     return facts
+
+
+def _free_memory_mb(torch, index):
+    free = _doctor_attempt(lambda: torch.cuda.mem_get_info(index))[0]
+    return None if free is None else int(free[0] // (1024 * 1024))
 
 
 def _mps(torch):
