@@ -105,7 +105,8 @@ def shadow_fix(facts, found, commands=True):
         source = path_source(facts, path)
         folder = os.path.dirname(path)
         if source is not None and source[0] == "PYTHONPATH":
-            steps.append("PYTHONPATH puts %s on sys.path: remove it from PYTHONPATH (or unset PYTHONPATH)" % folder)
+            steps.append("PYTHONPATH puts %s on sys.path: remove it from PYTHONPATH (or unset PYTHONPATH) where "
+                         "Jupyter or Python is started" % folder)
         elif source is not None:
             steps.append("%s puts %s on sys.path: delete that line from it" % (source[1], folder))
         elif _in_site_folder(path):
@@ -119,12 +120,13 @@ def shadow_fix(facts, found, commands=True):
     if renames:
         text = (text + ". " if text else "") + "Rename or move %s (and delete __pycache__ next to %s)" % (
             ("these files or folders", "them") if commands else ("the file", "it"))
-    return fix("%s, then restart the kernel%s" % (text, ":" if moves else " (see shadowed-modules)."), *moves)
+    end = ":" if moves else "." if commands else " (see shadowed-modules)."
+    return fix("%s, then restart the kernel%s" % (text, end), *moves)
 
 
 # The standard-library modules `from fastai.vision.all import *` loads (fastai 2.8.12, torch 2.14.1, CPython 3.11:
-# the names in sys.stdlib_module_names that are in sys.modules after the import). The imports probe reports the
-# target's own list; this one stands in for it under --quick.
+# the names in sys.stdlib_module_names that are in sys.modules after the import): what --quick, which imports
+# nothing, holds the working folder against; a full check adds what the imports probe saw loaded in the target.
 COURSE_STACK_STDLIB = frozenset((
     "argparse", "array", "ast", "asyncio", "atexit", "base64", "bdb", "binascii", "bisect", "bz2", "cProfile",
     "calendar", "cmath", "cmd", "code", "codeop", "collections", "colorsys", "concurrent", "configparser",
