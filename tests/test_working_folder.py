@@ -2,6 +2,7 @@
 or packaging/ next to where dl-doctor runs, a shadow that PYTHONPATH or a .pth file brings. Real child processes
 in temporary folders."""
 
+import ast
 import json
 import os
 import shutil
@@ -13,7 +14,7 @@ import pytest
 
 from conftest import make_venv
 from doctor.collect import probe_arguments, probe_environment
-from doctor.probes import builtin_probes
+from doctor.probes import builtin_probes, programs
 from doctor.probes.runner import run_probes
 
 BUILTIN = {spec.name: spec for spec in builtin_probes()}
@@ -35,6 +36,27 @@ def test_a_file_named_like_any_stdlib_module_breaks_no_metadata_or_hardware_prob
     found = outcomes["python"].data["stdlib_names_in_working_folder"]
     assert found["json"] == str(tmp_path / "json.py")
     assert "sys" not in found  # built into the interpreter: no folder can shadow it
+
+
+def test_probe_programs_import_the_standard_library_at_module_level():
+    """An import inside a function runs after the prelude has put the working folder back on sys.path, where a
+    learner's email.py or glob.py would answer it; at module level the folder is off sys.path."""
+    lazy = []
+    for path in sorted(Path(programs.__file__).parent.glob("*.py")):
+        for function in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                continue
+            for node in ast.walk(function):
+                if isinstance(node, ast.Import):
+                    names = [alias.name for alias in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                    names = [node.module]
+                else:
+                    continue
+                lazy += ["%s:%d imports %s" % (path.name, node.lineno, name) for name in names
+                         if name.split(".")[0] in sys.stdlib_module_names
+                         and name.split(".")[0] not in sys.builtin_module_names]
+    assert not sorted(set(lazy))
 
 
 def _check(folder, *only, env=None):

@@ -6,6 +6,11 @@
 import ast
 import time
 
+try:
+    from importlib import metadata as _mps_metadata  # novermin (3.8+)
+except ImportError:
+    _mps_metadata = None
+
 # The file that holds the lists (torch 2.6 and later; in torch 2.14.1: mps_ops_modifier and
 # mps_ops_grad_modifier in torch/testing/_internal/common_mps.py).
 _MPS_LIST_FILE = ("testing", "_internal", "common_mps.py")
@@ -17,8 +22,7 @@ _VERSION_OPERATORS = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", as
 
 def _torch_version():
     try:
-        from importlib import metadata
-        return metadata.version("torch")
+        return _mps_metadata.version("torch")
     except Exception:
         return None
 

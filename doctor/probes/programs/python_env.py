@@ -1,5 +1,6 @@
 # Probe "python": the target interpreter itself, its environment, and where key modules would come from.
 # Old-interpreter syntax on purpose (see prelude.py).
+import glob
 import importlib.machinery
 import multiprocessing
 import os
@@ -14,6 +15,10 @@ try:
     import ctypes.util
 except ImportError:  # an interpreter built without libffi
     ctypes = None
+try:
+    import winreg
+except ImportError:  # not Windows
+    winreg = None
 
 ENVIRONMENT_VARIABLES = (
     "PYTORCH_ENABLE_MPS_FALLBACK",
@@ -143,7 +148,6 @@ def _proc_version():
 
 def _libcuda_files():
     """libcuda.so* in the loader's usual folders (listed, not loaded: loading it would start the driver)."""
-    import glob
     found = []
     for folder in LIBCUDA_FOLDERS:
         for path in sorted(glob.glob(os.path.join(folder, "libcuda.so*"))):
@@ -155,7 +159,6 @@ def _windows_long_paths():
     """HKLM\\SYSTEM\\CurrentControlSet\\Control\\FileSystem LongPathsEnabled (Microsoft Learn, "Maximum Path Length
     Limitation"); None where it is absent or unreadable."""
     try:
-        import winreg
         with winreg.OpenKey(winreg.HKEY_LOCAL_MACHINE, r"SYSTEM\CurrentControlSet\Control\FileSystem") as key:
             return int(winreg.QueryValueEx(key, "LongPathsEnabled")[0])
     except Exception:
