@@ -57,7 +57,7 @@ def undo(target: Target, stdout: TextIO) -> int:
         raise UsageError("the interpreter %s did not answer" % target.python)
     try:
         done = Journal(python["prefix"]).undo()
-    except FixRefused as exc:
+    except (FixRefused, OSError) as exc:
         stdout.write("dl-doctor fix --undo: refused: %s\n" % exc)
         return EXIT_FINDINGS
     stdout.write("\n".join(done) + "\n" if done else "Nothing to undo in %s.\n" % python["prefix"])

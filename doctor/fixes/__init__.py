@@ -61,9 +61,14 @@ def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+# A temporary file beside its target while it is written: a name no other tool uses and that site never runs (it
+# does not end in .pth), so that undo can remove one a killed fix left behind.
+TEMPORARY_SUFFIX = ".dl-doctor-partial"
+
+
 def _atomic_write(path: Path, data: bytes) -> None:
     """Write beside the target, then rename over it: a reader sees the old file or the new, never half."""
-    handle, temporary = tempfile.mkstemp(prefix="." + path.name + ".", dir=str(path.parent))
+    handle, temporary = tempfile.mkstemp(prefix="." + path.name + ".", suffix=TEMPORARY_SUFFIX, dir=str(path.parent))
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
@@ -84,20 +89,72 @@ def _atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
+def _remove_temporaries(path: Path) -> None:
+    """Temporary files of ``path`` that a killed write left beside it."""
+    try:
+        names = os.listdir(str(path.parent))
+    except OSError:
+        return
+    for name in names:
+        if name.startswith("." + path.name + ".") and name.endswith(TEMPORARY_SUFFIX):
+            try:
+                os.unlink(str(path.parent / name))
+            except FileNotFoundError:
+                pass
+
+
+def _inside(path: str, folder: str) -> bool:
+    path, folder = os.path.realpath(path), os.path.realpath(folder)
+    try:
+        return os.path.commonpath([path, folder]) == folder
+    except ValueError:  # another drive (Windows)
+        return False
+
+
+def may_write(path: str, prefix: str) -> bool:
+    """Where a fix may write, and so where undo may restore: inside the environment, or a kernelspec's kernel.json
+    wherever Jupyter keeps kernelspecs (``.../kernels/<name>/kernel.json``, the kernelspec fix's files)."""
+    if _inside(path, prefix):
+        return True
+    real = Path(os.path.realpath(path))
+    return real.name == "kernel.json" and real.parent.parent.name == "kernels"
+
+
+@dataclass(frozen=True)
+class _Step:
+    """What undo does for one journal entry: restore ``content`` (None: remove the file), nothing, or keep it."""
+
+    target: Path
+    action: str  # RESTORE, ALREADY or KEPT
+    content: Optional[bytes] = None
+
+
+RESTORE, ALREADY, KEPT = "restore", "already", "kept"
+
+
 class Journal:
-    """What dl-doctor changed in one environment, with backups, kept under ``<prefix>/share/dl-doctor``."""
+    """What dl-doctor changed in one environment, with backups, kept under ``<prefix>/share/dl-doctor``.
+
+    Each change is recorded (backup first, then the entry) before its file is written, so a fix killed at any
+    point leaves a journal that undo completes: an entry whose file still holds what was there before is already
+    undone, a temporary file beside it is removed. Undo trusts no path in the journal: it touches only files a
+    fix may write (``may_write``) and backups inside its own folder, and refuses the whole journal otherwise."""
 
     def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
         self.folder = Path(prefix) / JOURNAL_FOLDER
         self.path = self.folder / JOURNAL_NAME
 
     def entries(self) -> List[Dict[str, object]]:
         try:
-            return list(json.loads(self.path.read_text(encoding="utf-8"))["entries"])
+            entries = json.loads(self.path.read_text(encoding="utf-8"))["entries"]
         except FileNotFoundError:
             return []
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
             raise FixRefused("the fix journal %s is unreadable (%s)" % (self.path, exc)) from None
+        if not isinstance(entries, list) or not all(isinstance(entry, dict) for entry in entries):
+            raise FixRefused("the fix journal %s is unreadable (its entries are not a list of records)" % self.path)
+        return entries
 
     def _save(self, entries: List[Dict[str, object]]) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -114,29 +171,87 @@ class Journal:
         self._save(entries)
 
     def undo(self) -> List[str]:
-        """Restore every recorded file, newest change first; returns what was done, one line each."""
+        """Restore every recorded file, newest change first; returns what was done, one line each. Nothing is
+        changed when an entry points outside what a fix may write or a file was changed after dl-doctor wrote it
+        (``FixRefused`` names it)."""
+        if self.folder.is_symlink() or (self.folder.exists() and not _inside(str(self.folder), self.prefix)):
+            raise FixRefused("the fix journal folder %s leads outside %s; refused, nothing undone"
+                             % (self.folder, self.prefix))
+        steps = self._plan_undo(self.entries())
         done = []
-        entries = self.entries()
-        for entry in reversed(entries):
-            target = Path(str(entry["path"]))
-            current = target.read_bytes() if target.exists() else None
-            if current is not None and _digest(current) != entry["written_sha256"]:
-                raise FixRefused("%s changed after dl-doctor wrote it; restore it by hand from %s"
-                                 % (target, self.folder / str(entry["backup"] or "(it did not exist)")))
-            if entry["backup"] is None:
-                if current is not None:
-                    target.unlink()
-                done.append("removed %s" % target)
-            else:
-                _atomic_write(target, (self.folder / str(entry["backup"])).read_bytes())
-                done.append("restored %s" % target)
-        if entries:
+        for step in steps:
+            _remove_temporaries(step.target)
+            if step.action == RESTORE and step.content is None:
+                if step.target.exists():
+                    step.target.unlink()
+                done.append("removed %s" % step.target)
+            elif step.action == RESTORE:
+                _atomic_write(step.target, step.content)
+                done.append("restored %s" % step.target)
+            elif step.action == KEPT:
+                done.append("kept %s as you last edited it: you changed it between two dl-doctor fixes"
+                            % step.target)
+        if self.folder.exists():
+            # The journal goes first: once it is gone undo is complete, and a kill in rmtree leaves only files
+            # that the next undo removes, never a journal whose backups are gone.
+            if self.path.exists():
+                self.path.unlink()
             shutil.rmtree(str(self.folder))
-            try:
-                self.folder.parent.rmdir()  # <prefix>/share, when dl-doctor's folder was all it held
-            except OSError:
-                pass
+        try:
+            self.folder.parent.rmdir()  # <prefix>/share, when dl-doctor's folder was all it held (or a kill left)
+        except OSError:
+            pass
         return done
+
+    def _plan_undo(self, entries: List[Dict[str, object]]) -> List[_Step]:
+        """Each entry's step, newest first, before anything is touched; refuses the whole journal on a path it
+        must not touch or a file the learner changed since dl-doctor last wrote it."""
+        steps: List[_Step] = []
+        expected: Dict[Path, Optional[str]] = {}  # what each file holds once the newer entries are undone
+        changed = []
+        for entry in reversed(entries):
+            target, previous = self._checked_entry(entry)
+            if target not in expected:
+                expected[target] = _digest(target.read_bytes()) if target.exists() else None
+                newest = True
+            else:
+                newest = False
+            before = None if previous is None else _digest(previous)
+            if expected[target] == entry["written_sha256"]:
+                steps.append(_Step(target, RESTORE, previous))
+                expected[target] = before
+            elif expected[target] == before:
+                steps.append(_Step(target, ALREADY))  # a fix killed before it wrote, or an undo killed after
+            elif newest:
+                changed.append("%s (%s)" % (target, "it did not exist before dl-doctor; delete it" if previous is None
+                                             else "restore it from %s" % (self.folder / str(entry["backup"]))))
+            else:
+                steps.append(_Step(target, KEPT))
+        if changed:
+            raise FixRefused("changed after dl-doctor wrote it: %s; then run dl-doctor fix --undo again to finish"
+                             % "; ".join(changed))
+        return steps
+
+    def _checked_entry(self, entry: Dict[str, object]) -> Tuple[Path, Optional[bytes]]:
+        """An entry's file and its backup's bytes, refused unless both lie where undo may touch them."""
+        path, backup, written = entry.get("path"), entry.get("backup"), entry.get("written_sha256")
+        if not isinstance(path, str) or not os.path.isabs(path) or not isinstance(written, str):
+            raise FixRefused("the fix journal %s has an entry without a full path and digest (%r); refused, nothing "
+                             "undone" % (self.path, entry))
+        if not may_write(path, self.prefix):
+            raise FixRefused("the fix journal %s names %s, outside the environment %s; refused, nothing undone"
+                             % (self.path, path, self.prefix))
+        if backup is None:
+            return Path(path), None
+        if not isinstance(backup, str) or os.path.basename(backup) != backup or backup in ("", ".", "..") \
+                or not _inside(str(self.folder / backup), str(self.folder)) or (self.folder / backup).is_symlink():
+            raise FixRefused("the fix journal %s names the backup %r, outside its folder; refused, nothing undone"
+                             % (self.path, backup))
+        try:
+            return Path(path), (self.folder / backup).read_bytes()
+        except OSError as exc:
+            raise FixRefused("the backup %s of %s cannot be read (%s); refused, nothing undone"
+                             % (self.folder / backup, path, exc.strerror or exc)) from None
 
 
 def check_writable(folder: Path, prefix: str) -> None:
@@ -151,9 +266,13 @@ def check_writable(folder: Path, prefix: str) -> None:
 
 def apply_plan(plan: Plan) -> List[AppliedWrite]:
     journal = Journal(plan.prefix)
+    outside = [write.path for write in plan.writes if not may_write(write.path, plan.prefix)]
+    if outside:
+        raise FixRefused("%s is outside the environment %s" % (", ".join(outside), plan.prefix))
     applied = []
     for write in plan.writes:
         target = Path(write.path)
+        _remove_temporaries(target)
         previous = target.read_bytes() if target.exists() else None
         if previous == write.content:
             applied.append(AppliedWrite(write.path, False))
