@@ -57,10 +57,12 @@ def _imported_modules() -> List[Dict[str, Optional[str]]]:
     for name, module in list(sys.modules.items()):
         if "." in name or name.startswith("_"):
             continue
-        version = getattr(module, "__version__", None)
+        # The module's own namespace, not getattr: a module-level __getattr__ (PEP 562) may import or warn.
+        namespace = getattr(module, "__dict__", None) or {}
+        version = namespace.get("__version__")
         if not isinstance(version, str):
             continue
-        where = getattr(module, "__file__", None)
+        where = namespace.get("__file__")
         found.append({"name": name, "version": version, "file": where if isinstance(where, str) else None})
     return sorted(found, key=lambda entry: str(entry["name"]))
 
