@@ -16,8 +16,10 @@ _DLL_NOT_LOADED = re.compile(r'\[WinError 126\][^"]*Error loading "([^"]+)"')
 # The URL torch prints when vcruntime140.dll / msvcp140.dll / vcruntime140_1.dll do not load (torch/__init__.py).
 VC_REDIST_URL = "https://aka.ms/vs/17/release/vc_redist.x64.exe"
 VC_REDIST_WINGET = "winget install --id Microsoft.VCRedist.2015+.x64 -e"
-# torch 2.4.0's fbgemm.dll needed libomp140.x86_64.dll, which the redistributable does not ship (pytorch#131662).
+# torch 2.4.0's fbgemm.dll needed libomp140.x86_64.dll, which the redistributable does not ship (pytorch#131662;
+# fixed in 2.4.1 by pytorch#130697).
 LIBOMP_ISSUE = "https://github.com/pytorch/pytorch/issues/131662"
+LIBOMP_RELEASE = "2.4.0"
 
 # Windows' MAX_PATH: 260 characters with the drive and the final NUL (Microsoft Learn, "Maximum Path Length
 # Limitation"); pip hints at it for an ENOENT on a longer name (pip/_internal/commands/install.py,
@@ -68,9 +70,10 @@ def windows_dll(facts):
     name = _dll_name(path)
     text = ("Install the Microsoft Visual C++ 2015-2022 x64 redistributable (%s), then open a new terminal or restart "
             "the kernel." % VC_REDIST_URL)
-    if name.lower() == "fbgemm.dll":
-        text += (" If %s still fails to load, it lacks libomp140.x86_64.dll, which torch 2.4.0 needed and the "
-                 "redistributable does not ship (%s): upgrade torch." % (name, LIBOMP_ISSUE))
+    torch = facts.distribution("torch")
+    if name.lower() == "fbgemm.dll" and torch is not None and torch.version.split("+")[0] == LIBOMP_RELEASE:
+        text += (" torch %s's %s also needs libomp140.x86_64.dll, which the redistributable does not ship (%s): "
+                 "upgrade torch to 2.4.1 or later." % (torch.version, name, LIBOMP_ISSUE))
     yield error("Windows cannot load %s, which import torch needs: the Visual C++ runtime is missing" % name,
                 detail="import torch: [WinError 126] Error loading \"%s\" or one of its dependencies" % path,
                 fix=fix(text, VC_REDIST_WINGET), links=(VC_REDIST_URL, "https://github.com/pytorch/pytorch/issues/129568"))

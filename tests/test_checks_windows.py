@@ -34,14 +34,20 @@ def torch_failing(message, error_type="OSError"):
 
 # --- windows-dll --------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("message, dll", [(FBGEMM, "fbgemm.dll"), (C10_GERMAN, "c10.dll")])
-def test_a_dll_that_does_not_load_names_the_dll_and_the_redistributable(message, dll):
-    finding = one("windows-dll", make_facts(python=windows(), outcomes=torch_failing(message)))
+@pytest.mark.parametrize("message, dll, torch, libomp", [
+    (FBGEMM, "fbgemm.dll", "2.14.1", False),
+    (C10_GERMAN, "c10.dll", "2.14.1", False),
+    (FBGEMM, "fbgemm.dll", "2.4.0+cpu", True),  # the release whose fbgemm.dll needed libomp140 (pytorch#131662)
+    (C10_GERMAN, "c10.dll", "2.4.0", False),
+])
+def test_a_dll_that_does_not_load_names_the_dll_and_the_redistributable(message, dll, torch, libomp):
+    facts = make_facts(python=windows(), outcomes=torch_failing(message), distributions={"torch": torch})
+    finding = one("windows-dll", facts)
     assert finding.status == "error"
     assert finding.title.startswith("Windows cannot load %s, which import torch needs" % dll)
     assert commands(finding) == ("winget install --id Microsoft.VCRedist.2015+.x64 -e",)
     assert "https://aka.ms/vs/17/release/vc_redist.x64.exe" in finding.fix.text
-    assert ("libomp140.x86_64.dll" in finding.fix.text) == (dll == "fbgemm.dll")
+    assert ("libomp140.x86_64.dll" in finding.fix.text) == libomp
 
 
 @pytest.mark.parametrize("python, torch, status", [
