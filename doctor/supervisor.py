@@ -71,7 +71,8 @@ class Stop:
 class ChildOutcome:
     """How one child ended. ``start_error`` says why it never ran; ``timed_out``, that its deadline passed;
     ``killed``, that it was still running when the run stopped; ``crash``, the signal (``SIGSEGV``) or Windows
-    crash that ended it."""
+    crash that ended it; ``stderr``, the tail of what it wrote besides its answers (on POSIX its stdout and
+    stderr share one pipe, in the order written)."""
 
     name: str
     pid: Optional[int]
