@@ -39,12 +39,17 @@ def redactor_of(arguments: argparse.Namespace, stdout: TextIO) -> Optional[Redac
 def render_report(report, arguments: argparse.Namespace, stdout: TextIO, verbose: bool) -> str:
     """A Report of any kind in ``arguments.format``, labelled and redacted as the options say; text is styled
     for ``stdout`` when it goes there, plain for a file."""
-    report = report.labelled(arguments.label).shareable(redactor_of(arguments, stdout))
+    redactor = redactor_of(arguments, stdout)
+    report = report.labelled(arguments.label)
     if arguments.format == "text":
         from doctor.render.text import Style
 
         style = Style.for_stream(stdout) if arguments.output is None else Style(unicode=True, color=False)
-        return _render_text(report, style, verbose)
+        # Text shows no fact it does not print, so redacting what it prints is enough, and far cheaper than
+        # redacting every fact of the report.
+        text = _render_text(report, style, verbose)
+        return redactor.text(text) if redactor else text
+    report = report.shareable(redactor)
     if arguments.format == "json":
         from doctor.render.json_report import render_json
 
