@@ -301,3 +301,41 @@ def pillow_api(facts):
         )
         return
     yield ok("Pillow %s" % pillow.version)
+
+
+# protobuf 30 (Python 6.30) removed MessageFactory.GetPrototype (protobuf.dev/support/migration, "Changes in v30.0
+# (Python)"); TensorFlow still calls it when it starts: "AttributeError: 'MessageFactory' object has no attribute
+# 'GetPrototype'" (tensorflow/tensorflow#94030, #109469: TensorFlow 2.18 to 2.20). Kaggle and Colab images
+# preinstall TensorFlow; that `from transformers import Trainer` then fails too is reported from them, not reproduced
+# here (no TensorFlow on this machine). The protobuf each TensorFlow release declares is read from its installed
+# metadata: install_fix keeps the pin within it (PyPI serves no metadata file for TensorFlow's wheels to tabulate).
+PROTOBUF_WITHOUT_GETPROTOTYPE = Version("6.30")
+TENSORFLOW_DISTRIBUTIONS = ("tensorflow", "tensorflow-cpu", "tensorflow-intel", "tensorflow-macos", "tf-nightly")
+PROTOBUF_ISSUE = "https://github.com/tensorflow/tensorflow/issues/94030"
+
+
+@check("protobuf-tensorflow", "protobuf < 6.30 where TensorFlow is installed (6.30 removed what TensorFlow calls)",
+       needs=("packages",), topic="packages")
+def protobuf_tensorflow(facts):
+    tensorflow = next((d for d in map(facts.distribution, TENSORFLOW_DISTRIBUTIONS) if d is not None), None)
+    protobuf = facts.distribution("protobuf")
+    if tensorflow is None or protobuf is None or protobuf.parsed_version is None:
+        yield skipped("TensorFlow is not installed" if tensorflow is None else "protobuf is not installed")
+        return
+    if protobuf.parsed_version < PROTOBUF_WITHOUT_GETPROTOTYPE:
+        yield ok("protobuf %s with %s %s" % (protobuf.version, tensorflow.name, tensorflow.version))
+        return
+    transformers = facts.distribution("transformers")
+    detail = ("protobuf %s removed MessageFactory.GetPrototype, which TensorFlow calls at import:\n"
+              "AttributeError: 'MessageFactory' object has no attribute 'GetPrototype'" % PROTOBUF_WITHOUT_GETPROTOTYPE)
+    if transformers is not None:
+        detail += ("\ntransformers %s is installed too: on Kaggle and Colab images `from transformers import Trainer` "
+                   "is reported to fail the same way." % transformers.version)
+    yield warning(
+        "protobuf %s with %s %s: importing TensorFlow fails in MessageFactory"
+        % (protobuf.version, tensorflow.name, tensorflow.version),
+        detail=detail,
+        fix=install_fix(facts, "Pin protobuf below 6.30 (or uninstall TensorFlow if the course does not use it):",
+                        "protobuf<%s" % PROTOBUF_WITHOUT_GETPROTOTYPE),
+        links=(PROTOBUF_ISSUE,),
+    )

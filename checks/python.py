@@ -1,13 +1,14 @@
-"""The Python interpreter: its version against what the course stack declares, its bitness, and the
-kind of environment it lives in."""
+"""The Python interpreter: its version against what the course stack declares and against the wheels the course's
+binary packages publish, its bitness, and the kind of environment it lives in."""
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import Version
 
-from doctor.findings import error, fix, info, ok, warning
+from doctor.findings import error, fix, info, ok, skipped, warning
 from doctor.registry import check
 
 from .commands import target_python
+from .wheel_table import RECOMMENDED_MINOR, WHEELS, WHEELS_READ, WheelRange, platform_of
 
 # fastai 2.8.12's metadata declares Requires-Python >=3.10 (its wheel's METADATA);
 # it is the course's floor even before fastai is installed.
@@ -90,3 +91,56 @@ def python_environment(facts):
         )
     else:
         yield info("no virtual environment: packages install into %s" % python["prefix"], detail=detail)
+
+
+def _venv_commands(on_windows: bool, minor: int):
+    """Make a venv with Python 3.``minor`` and install the course stack into it, spelled for the platform."""
+    if on_windows:
+        return ("py -3.%d -m venv course-env" % minor,
+                r"course-env\Scripts\python -m pip install torch torchvision fastai")
+    return ("python3.%d -m venv course-env" % minor, "course-env/bin/python -m pip install torch torchvision fastai")
+
+
+def _wheel_gap(row: WheelRange, minor: int) -> str:
+    if minor > row.newest:
+        return "%s has no wheel for Python 3.%d on %s (the newest, %s %s, stops at 3.%d)" % (
+            row.package, minor, row.platform, row.package, row.newest_release, row.newest)
+    return "%s %s has no wheel for Python 3.%d on %s (it starts at 3.%d)" % (
+        row.package, row.oldest_release, minor, row.platform, row.oldest)
+
+
+@check("python-wheels", "torch, torchvision and spaCy's binary packages publish wheels for this Python and platform",
+       needs=("python",), reads=("packages",), topic="python")
+def python_wheels(facts):
+    python = facts.data("python")
+    major, minor = python["version"][0], python["version"][1]
+    markers = python.get("marker_environment") or {}
+    platform = platform_of(markers.get("sys_platform"), markers.get("platform_machine"))
+    if major != 3 or platform is None:
+        yield skipped("no wheel table for Python %d.%d on %s %s" % (
+            major, minor, markers.get("sys_platform"), markers.get("platform_machine")))
+        return
+    rows = [row for row in WHEELS if row.platform == platform]
+    # What is installed already is a fact: the table judges only what pip still has to find.
+    installed = [facts.distribution(row.package) for row in rows]
+    judged = [row for row, dist in zip(rows, installed) if dist is None]
+    gaps = [row for row in judged if not row.oldest <= minor <= row.newest]
+    detail = ["Python %d.%d on %s; wheels as PyPI listed them on %s:" % (major, minor, platform, WHEELS_READ)]
+    detail += ["  %s: 3.%d (%s) to 3.%d (%s) %s" % (row.package, row.oldest, row.oldest_release, row.newest,
+                                                  row.newest_release, row.source) for row in judged]
+    detail += ["  %s %s: installed, not judged" % (dist.name, dist.version) for dist in installed if dist is not None]
+    if not gaps:
+        yield ok("wheels exist for Python %d.%d on %s" % (major, minor, platform), detail="\n".join(detail))
+        return
+    core = [row for row in gaps if not row.nlp]
+    build = error if core else warning
+    needs = "the course's packages" if core else "spaCy for the NLP lessons (fastai.text)"
+    yield build(
+        "Python %d.%d is too %s for %s: %s" % (major, minor, "new" if minor > gaps[0].newest else "old", needs,
+                                               "; ".join(_wheel_gap(row, minor) for row in gaps)),
+        detail="\n".join(detail) + "\nWithout a wheel pip tries to build from source, which fails without a "
+        "compiler (or finds no torch at all: \"from versions: none\").",
+        fix=fix("Make a virtual environment with Python 3.%d and install the course there:" % RECOMMENDED_MINOR,
+                *_venv_commands(platform.startswith("Windows"), RECOMMENDED_MINOR)),
+        links=(PYTHON_DOWNLOADS,) + tuple(dict.fromkeys(row.source for row in gaps)),
+    )

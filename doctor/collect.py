@@ -44,7 +44,7 @@ def probe_environment() -> Mapping[str, str]:
     return environment
 
 
-def probe_arguments(lesson: int) -> Mapping[str, Mapping[str, object]]:
+def probe_arguments(lesson: int, deep: bool = False) -> Mapping[str, Mapping[str, object]]:
     profile = LESSONS[lesson]
     statements = [{"statement": s, "required": True} for s in profile.required]
     statements += [{"statement": s, "required": False} for s in profile.optional]
@@ -56,7 +56,7 @@ def probe_arguments(lesson: int) -> Mapping[str, Mapping[str, object]]:
     # transformers' own minimum for accelerate (Trainer needs it), read from its dependency table.
     tables = {"transformers": ["accelerate"]} if "transformers" in profile.packages() else {}
     return {"python": {"modules": modules}, "imports": {"statements": statements, "calls": calls},
-            "course": {"tables": tables}}
+            "course": {"tables": tables}, "installs": {"deep": deep}}
 
 
 def collect_facts(
@@ -67,11 +67,13 @@ def collect_facts(
     only: Optional[Sequence[str]] = None,
     bench: Optional[BenchRequest] = None,
     on_progress: Optional[Callable[[Dict[str, Any]], None]] = None,
+    deep: bool = False,
 ) -> Facts:
     """Run every probe (only the metadata ones with ``quick``), concurrently; the torch probe also runs
     the lesson's op catalogue on the device the lessons would use. ``only`` names the probes to run
     (a re-check after a fix needs a few); the others are reported as skipped. ``bench`` also runs the
-    benchmark fine-tune, after the probes so that its timings are not shared with them."""
+    benchmark fine-tune, after the probes so that its timings are not shared with them. ``deep`` verifies every
+    installed distribution's files by hash, not only the course stack's Python sources."""
     specs = tuple(probes if probes is not None else builtin_probes())
     wanted = set(only) if only is not None else None
     to_run = [spec for spec in specs if (spec.quick or not quick)
@@ -80,7 +82,7 @@ def collect_facts(
     environment = probe_environment()
     # Children are killed before the pool waits for its threads, or an interrupt would wait on them.
     with ThreadPoolExecutor(max_workers=2) as pool, killed_on_interrupt() as children:
-        probed = pool.submit(run_probes, to_run, target.python, target.cwd, environment, probe_arguments(lesson),
+        probed = pool.submit(run_probes, to_run, target.python, target.cwd, environment, probe_arguments(lesson, deep),
                              children)
         torch = None if not run_torch else pool.submit(run_torch_probe, target.python, target.cwd, environment,
                                                OpsRequest(lesson=lesson), children)

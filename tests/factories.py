@@ -85,6 +85,14 @@ def _default_data() -> Dict[str, Dict[str, Any]]:
             # None: checks use the copy of torch 2.14.1's table in checks/cuda_releases.py.
             "torch_release_capabilities": None,
         },
+        "installs": {
+            "deep": False, "time_allowance_s": 20.0,
+            "verified": [{"name": name, "version": version, "hashed": 10, "sized": 2}
+                         for name, (version, _, _) in _DISTRIBUTIONS.items()],
+            "problems": [], "unfinished": [], "conda_prefix": None, "conda_packages": [], "python_distributions": [],
+            "openmp": [{"runtime": "libgomp", "path": SITE + "/torch/lib/libgomp.so.1", "owner": "torch",
+                        "installer": "pip"}],
+        },
         "hardware": {
             "nvidia": {"source": "nvml", "driver_version": "580.95.05", "error": None, "gpus": [
                 {"index": 0, "name": "NVIDIA H100 80GB HBM3", "uuid": "GPU-1234", "compute_capability": "9.0",
@@ -214,6 +222,7 @@ def make_facts(
     python: Optional[Mapping[str, Any]] = None,
     packages: Optional[Mapping[str, Any]] = None,
     hardware: Optional[Mapping[str, Any]] = None,
+    installs: Optional[Mapping[str, Any]] = None,
     torch: Optional[Mapping[str, Any]] = None,
     imports: Optional[Mapping[str, Any]] = None,
     ops: Optional[Mapping[str, Any]] = None,
@@ -230,7 +239,7 @@ def make_facts(
     ``outcomes`` replaces probe outcomes outright (a crash, a timeout); ``quick`` skips torch and imports.
     """
     data = _default_data()
-    for name, change in (("python", python), ("packages", packages), ("hardware", hardware),
+    for name, change in (("python", python), ("packages", packages), ("hardware", hardware), ("installs", installs),
                          ("torch", torch), ("imports", imports), ("ops", ops), ("process", process)):
         if change:
             data[name] = deep_merge(data[name], change)

@@ -1,8 +1,9 @@
-"""checks/python.py: python-version, python-bitness, python-environment."""
+"""checks/python.py: python-version, python-wheels, python-bitness, python-environment."""
 
 import pytest
 
 from checkrun import build, commands, one, words
+from doctor.checks.wheel_table import PLATFORMS, RECOMMENDED_MINOR, WHEELS
 from factories import failed_outcome
 
 
@@ -99,9 +100,72 @@ def test_externally_managed_fix_makes_a_venv_with_the_target_python():
     assert any("pep-0668" in link for link in finding.links)
 
 
-@pytest.mark.parametrize("check_id", ["python-version", "python-bitness", "python-environment"])
+@pytest.mark.parametrize("check_id", ["python-version", "python-wheels", "python-bitness", "python-environment"])
 def test_python_checks_skip_when_the_python_probe_crashed(check_id):
     finding = one(check_id, build(outcomes={"python": failed_outcome("python")}))
     assert finding.status == "skipped"
     assert "python probe" in finding.title
     assert "SIGSEGV" in finding.title
+
+
+NOTHING_INSTALLED = {name: None for name in ("torch", "torchvision", "fastai", "fastcore")}
+WINDOWS = {"sys_platform": "win32", "platform_machine": "AMD64", "os_name": "nt"}
+MAC_ARM = {"sys_platform": "darwin", "platform_machine": "arm64"}
+MAC_INTEL = {"sys_platform": "darwin", "platform_machine": "x86_64"}
+LINUX_ARM = {"sys_platform": "linux", "platform_machine": "aarch64"}
+
+
+def _on(markers, version, **distributions):
+    python = _python(version)
+    python["marker_environment"].update(markers)
+    return build(python=python, distributions=dict(NOTHING_INSTALLED, **distributions))
+
+
+# (id, facts, expected status, words expected, words that must not appear) -- judged against checks/wheel_table.py
+PYTHON_WHEELS_CASES = [
+    ("3.12-linux-nothing-installed", _on({}, (3, 12, 8)), "ok", ["wheels exist for Python 3.12 on Linux x86_64",
+                                                                "2026-12-07", "pypi.org/project/torch/2.15.0"], []),
+    ("3.15-linux-torchvision-stops-at-3.14", _on({}, (3, 15, 0)), "error",
+     ["too new", "torchvision has no wheel for Python 3.15 on Linux x86_64", "0.29.1, stops at 3.14",
+      "python3.12 -m venv course-env"], ["torch has no wheel"]),
+    ("3.16-linux-everything-missing", _on({}, (3, 16, 0)), "error",
+     ["torch has no wheel for Python 3.16", "spacy has no wheel", "blis has no wheel"], []),
+    ("3.15-windows", _on(WINDOWS, (3, 15, 1)), "error",
+     ["Windows amd64", "py -3.12 -m venv course-env", r"course-env\Scripts\python -m pip install"], ["python3.12"]),
+    ("3.13-intel-mac-no-torch-after-2.2.2", _on(MAC_INTEL, (3, 13, 2)), "error",
+     ["torch has no wheel for Python 3.13 on macOS x86_64", "torch 2.2.2, stops at 3.12"], []),
+    ("3.14-apple-silicon", _on(MAC_ARM, (3, 14, 0)), "ok", ["macOS arm64"], []),
+    ("3.9-too-old", _on(LINUX_ARM, (3, 9, 18)), "error",
+     ["too old", "torch 2.14.1 has no wheel for Python 3.9 on Linux aarch64 (it starts at 3.10)"], []),
+    # Installed is a fact the table must not contradict: a torch that pip found (a local build, a later table).
+    ("3.15-torch-and-torchvision-installed", _on({}, (3, 15, 0), torch="2.15.0", torchvision="0.30.0"), "ok",
+     ["torch 2.15.0: installed, not judged", "torchvision 0.30.0: installed, not judged"], []),
+    ("3.16-only-spacy-missing", _on({}, (3, 16, 0), torch="3.0.0", torchvision="0.31.0", spacy="3.9.0",
+                                    thinc="8.4.0"), "warning",
+     ["spaCy for the NLP lessons", "blis has no wheel for Python 3.16"], ["torch has no wheel"]),
+]
+
+
+@pytest.mark.parametrize("facts, status, expected, absent", [case[1:] for case in PYTHON_WHEELS_CASES],
+                         ids=[case[0] for case in PYTHON_WHEELS_CASES])
+def test_python_wheels(facts, status, expected, absent):
+    finding = one("python-wheels", facts)
+    assert finding.status == status, finding
+    for word in expected:
+        assert word in words(finding) + "\n".join(finding.links)
+    for word in absent:
+        assert word not in words(finding)
+
+
+def test_python_wheels_skips_a_platform_the_table_does_not_cover():
+    finding = one("python-wheels", _on({"sys_platform": "linux", "platform_machine": "ppc64le"}, (3, 12, 1)))
+    assert finding.status == "skipped"
+    assert "ppc64le" in finding.title
+
+
+def test_the_recommended_python_has_wheels_everywhere_the_table_covers():
+    """The fix names one Python for every platform: it must be inside every row."""
+    assert all(row.oldest <= RECOMMENDED_MINOR <= row.newest for row in WHEELS)
+    assert {row.platform for row in WHEELS} == set(PLATFORMS.values())
+    for package in ("torch", "torchvision", "spacy", "thinc", "blis"):
+        assert {row.platform for row in WHEELS if row.package == package} == set(PLATFORMS.values())

@@ -74,7 +74,7 @@ def test_real_check_reports_every_check_and_exits_by_its_findings(real_check):
     has_errors = any(f["status"] == "error" for f in report["findings"])
     assert real_check["process"]["exit_code"] == (1 if has_errors else 0)
     assert set(report["timings"]["probes_s"]) == {"python", "packages", "hardware", "notebook", "course", "torch",
-                                                  "imports", "ops", "process"}
+                                                  "imports", "installs", "ops", "process"}
 
 
 def test_real_check_imports_the_lesson_stack_in_a_child(real_check):

@@ -98,8 +98,8 @@ def test_every_real_answer_fits_its_declaration(probe, request):
     assert answer_errors(probe, data) == []
 
 
-@pytest.mark.parametrize("probe", ["python", "packages", "notebook", "course", "hardware", "imports", "torch",
-                                   "process"])
+@pytest.mark.parametrize("probe", ["python", "packages", "notebook", "course", "hardware", "imports", "installs",
+                                   "torch", "process"])
 def test_every_answer_from_a_broken_environment_fits_its_declaration(probe, bare_check):
     data = ok_data(bare_check, probe)
     assert answer_errors(probe, data) == []

@@ -17,6 +17,7 @@ from doctor.answers.course import CourseAnswer
 from doctor.answers.dist import DistAnswer
 from doctor.answers.hardware import HardwareAnswer
 from doctor.answers.imports import ImportsAnswer
+from doctor.answers.installs import InstallsAnswer
 from doctor.answers.learner import LearnerExport, LearnerNamesAnswer
 from doctor.answers.notebook import NotebookAnswer
 from doctor.answers.ops import OpsAnswer
@@ -34,6 +35,7 @@ ANSWERS: Mapping[str, Any] = {
     "course": CourseAnswer,
     "hardware": HardwareAnswer,
     "imports": ImportsAnswer,
+    "installs": InstallsAnswer,
     "torch": TorchAnswer,
     "ops": OpsAnswer,
     "process": ProcessAnswer,

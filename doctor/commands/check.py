@@ -21,6 +21,9 @@ def run_check(arguments: argparse.Namespace, stdout: TextIO) -> int:
         raise UsageError("--budget is the benchmark's time budget: it goes with --bench")
     if arguments.bench and (arguments.facts or arguments.quick):
         raise UsageError("--bench runs the benchmark: it cannot be combined with --facts or --quick")
+    if arguments.deep and (arguments.facts or arguments.bench):
+        raise UsageError("--deep hashes the installed files while collecting: it cannot be combined with --facts or "
+                         "--bench")
     if arguments.learner and (arguments.facts or arguments.quick):
         raise UsageError("--learner looks the export's names up by importing the libraries it names: it cannot be "
                          "combined with --facts or --quick")
@@ -53,10 +56,10 @@ def run_check(arguments: argparse.Namespace, stdout: TextIO) -> int:
         except BenchInputError as exc:
             raise UsageError(str(exc)) from None
         facts = collect_with_bench(target, arguments.lesson, request, arguments.format == "text", only=only)
-    if facts is None and only is not None:
+    if facts is None and (only is not None or arguments.deep):
         from doctor.collect import collect_facts
 
-        facts = collect_facts(target, arguments.lesson, arguments.quick, only=only)
+        facts = collect_facts(target, arguments.lesson, arguments.quick, only=only, deep=arguments.deep)
     if learner is not None:
         from doctor.commands.learner import collect_with_learner
 

@@ -55,6 +55,10 @@ def builtin_probes() -> Tuple[ProbeSpec, ...]:
                   "transformers' dependency table)",
                   members=tuple(METADATA_MEMBERS)),
         ProbeSpec("hardware", _program("hardware"), 30.0, True, "GPUs from the driver (NVML, nvidia-smi)"),
+        # A child of its own: hashing installed files takes seconds (minutes with check --deep), and the rest of
+        # the metadata must not wait for it; the program stops itself within its time allowance.
+        ProbeSpec("installs", _program("installs"), 120.0, True,
+                  "installed files against pip's RECORD and conda's records, and the OpenMP runtimes installed"),
         ProbeSpec("imports", _program("api_drift", "imports"), 180.0, False,
                   "the lesson's import statements and library calls"),
     )
