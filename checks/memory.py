@@ -156,10 +156,20 @@ def _lesson_gpu(facts) -> Optional[Dict[str, Any]]:
         return None
     nvml = nvml or {}
     if nvml.get("memory_free_mb") is not None or device is None:
+        free = nvml.get("memory_free_mb")
+        if free is not None:
+            # dl-doctor's torch probe may hold memory on the GPU while the driver is asked: it is not the lesson's.
+            free += sum(p.get("used_memory_mb") or 0 for p in _own_probes(facts, nvml.get("processes") or []))
         return {"name": nvml.get("name") or "GPU", "total_mb": nvml.get("memory_total_mb"),
-                "free_mb": nvml.get("memory_free_mb"), "processes": nvml.get("processes")}
+                "free_mb": free, "processes": nvml.get("processes")}
     return {"name": device.get("name") or "GPU", "total_mb": device.get("total_memory_mb"),
             "free_mb": device.get("free_memory_mb"), "processes": nvml.get("processes")}
+
+
+def _own_probes(facts, processes: Sequence[Mapping[str, Any]]) -> Sequence[Mapping[str, Any]]:
+    """dl-doctor's own probe children (the torch probe uses the GPU while the hardware probe asks the driver)."""
+    this_pid = (facts.data("process") or {}).get("pid")
+    return [p for p in processes if this_pid is not None and p.get("parent_pid") == this_pid]
 
 
 @check("gpu-memory", "The lesson's GPU has the memory its default batch needs",
@@ -221,10 +231,9 @@ def gpu_processes(facts):
         yield info("%s: the driver would not list the processes that use it" % gpu["name"])
         return
     this_pid = (facts.data("process") or {}).get("pid")
-    # dl-doctor's own probes (its children) use the GPU while it looks; the process running dl-doctor does not count
-    # as another either (in a notebook, the learner's own kernel).
-    others = [p for p in processes
-              if p.get("pid") != this_pid and (this_pid is None or p.get("parent_pid") != this_pid)]
+    # The process running dl-doctor (in a notebook, the learner's own kernel) is not another one either.
+    probes = _own_probes(facts, processes)
+    others = [p for p in processes if p.get("pid") != this_pid and p not in probes]
     own = [p for p in processes if p.get("pid") == this_pid]
     if not others:
         held = " (this process holds %s)" % _gib(own[0].get("used_memory_mb") or 0) if own else ""
@@ -277,10 +286,10 @@ def apple_memory(facts):
     if memory > APPLE_SMALL_MEMORY:
         yield ok("%s of unified memory%s" % (_gib(memory / MIB), needs))
         return
-    # MPS may use about what Metal recommends (device.recommendedMaxWorkingSetSize, torch/mps/__init__.py
-    # set_per_process_memory_fraction), a part of memory that macOS and the notebook also live in.
-    detail = ("The CPU and the GPU share these %s with macOS, the browser and the notebook; MPS stops at what Metal "
-              "recommends for the GPU, a part of it." % _gib(memory / MIB))
+    # torch's MPS allocator stops at 1.7 times Metal's recommendedMaxWorkingSetSize (default_high_watermark_ratio,
+    # ATen/mps/MPSAllocator.h), memory that macOS, the browser and the notebook also live in.
+    detail = ("The CPU and the GPU share these %s with macOS, the browser and the notebook; past what is free, macOS "
+              "swaps and training crawls, then torch stops with \"MPS backend out of memory\"." % _gib(memory / MIB))
     if batch is None:
         yield warning("%s of unified memory: train with smaller batches than the course's" % _gib(memory / MIB),
                       detail=detail,
@@ -315,8 +324,11 @@ def mps_memory_limit(facts):
         return
     yield warning(
         "%s=%s switches off MPS's memory limit: a batch too big can freeze the whole Mac" % (WATERMARK_VARIABLE, value),
-        detail="torch's own comment on the setting (ATen/mps/MPSAllocator.h): \"%s\". With the limit on, torch "
-               "raises 'MPS backend out of memory' instead, and a smaller batch fixes it." % TORCH_WATERMARK_WARNING,
+        # torch's out-of-memory error itself suggests the 0.0 (pytorch#96814, #152351: "Use PYTORCH_MPS_HIGH_
+        # WATERMARK_RATIO=0.0 to disable upper limit for memory allocations (may cause system failure)").
+        detail="torch's own comment on the setting (ATen/mps/MPSAllocator.h): \"%s\". torch's \"MPS backend out of "
+               "memory\" error suggests this value, but a smaller batch is the fix: with the limit on, the lesson "
+               "stops with an error instead of the Mac freezing." % TORCH_WATERMARK_WARNING,
         fix=fix("Unset it (and remove it from your shell profile or the kernelspec's env), then pass a smaller batch "
                 "if the lesson runs out of memory:", "unset %s" % WATERMARK_VARIABLE),
     )

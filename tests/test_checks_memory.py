@@ -73,6 +73,12 @@ def test_gpu_memory_reads_the_gpu_cuda_visible_devices_picks():
     assert "2.0 GiB free of" in finding.title
 
 
+def test_memory_dl_doctors_own_torch_probe_holds_counts_as_free():
+    crowded = one("gpu-memory", build(hardware=_gpu(4096, 1800, [dict(OWN_PROBE, used_memory_mb=600)])))
+    assert crowded.status == "ok"
+    assert "2.3 GiB free of 4.0 GiB" in crowded.title
+
+
 def test_the_figures_add_the_cuda_allowance_to_the_measured_step():
     batch = LESSON_BATCHES[1]
     assert batch.gpu_mib() == batch.fixed_mib + batch.batch_mib + CUDA_ALLOWANCE_MIB
