@@ -10,11 +10,13 @@ import site
 import struct
 import sysconfig
 
-try:
-    import ctypes
-    import ctypes.util
-except ImportError:  # an interpreter built without libffi
-    ctypes = None
+ctypes = None
+if sys.platform == "darwin":  # only _sysctl uses it, and only on macOS
+    try:
+        import ctypes
+        import ctypes.util
+    except ImportError:  # an interpreter built without libffi
+        pass
 try:
     import winreg
 except ImportError:  # not Windows
