@@ -79,6 +79,17 @@ def test_a_file_is_replaced_whole_and_keeps_its_modes(tmp_path):
     assert sorted(os.listdir(str(tmp_path))) == ["report.md"]
 
 
+def test_a_link_is_followed_and_kept(tmp_path):
+    """--output through a symbolic link (a dotfiles repo, a shared folder) replaces the file it points at."""
+    real = tmp_path / "reports" / "report.md"
+    real.parent.mkdir()
+    real.write_text("previous\n")
+    link = tmp_path / "report.md"
+    link.symlink_to(real)
+    write_output("new report\n", str(link), sys.stdout)
+    assert link.is_symlink() and real.read_text() == "new report\n"
+
+
 def test_a_device_is_written_in_place(tmp_path):
     """/dev/null (or /dev/stdout) is written to, never renamed over."""
     write_output("report\n", os.devnull, sys.stdout)
