@@ -41,6 +41,8 @@ def _listed(kind, shown, count):
 def _scope(answer):
     if answer["deep"]:
         return "every distribution, every file by hash"
+    if answer["hashing"] == "none":
+        return "the course stack, every file by size (--quick hashes nothing; --deep hashes everything)"
     return "the course stack: Python sources by hash, other files by size; --deep hashes everything"
 
 

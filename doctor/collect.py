@@ -44,7 +44,7 @@ def probe_environment() -> Mapping[str, str]:
     return environment
 
 
-def probe_arguments(lesson: int, deep: bool = False) -> Mapping[str, Mapping[str, object]]:
+def probe_arguments(lesson: int, deep: bool = False, quick: bool = False) -> Mapping[str, Mapping[str, object]]:
     profile = LESSONS[lesson]
     statements = [{"statement": s, "required": True} for s in profile.required]
     statements += [{"statement": s, "required": False} for s in profile.optional]
@@ -56,7 +56,7 @@ def probe_arguments(lesson: int, deep: bool = False) -> Mapping[str, Mapping[str
     # transformers' own minimum for accelerate (Trainer needs it), read from its dependency table.
     tables = {"transformers": ["accelerate"]} if "transformers" in profile.packages() else {}
     return {"python": {"modules": modules}, "imports": {"statements": statements, "calls": calls},
-            "course": {"tables": tables}, "installs": {"deep": deep}}
+            "course": {"tables": tables}, "installs": {"deep": deep, "quick": quick}}
 
 
 def collect_facts(
@@ -82,8 +82,8 @@ def collect_facts(
     environment = probe_environment()
     # Children are killed before the pool waits for its threads, or an interrupt would wait on them.
     with ThreadPoolExecutor(max_workers=2) as pool, killed_on_interrupt() as children:
-        probed = pool.submit(run_probes, to_run, target.python, target.cwd, environment, probe_arguments(lesson, deep),
-                             children)
+        probed = pool.submit(run_probes, to_run, target.python, target.cwd, environment,
+                             probe_arguments(lesson, deep, quick), children)
         torch = None if not run_torch else pool.submit(run_torch_probe, target.python, target.cwd, environment,
                                                OpsRequest(lesson=lesson), children)
         outcomes = probed.result()

@@ -86,7 +86,7 @@ def _default_data() -> Dict[str, Dict[str, Any]]:
             "torch_release_capabilities": None,
         },
         "installs": {
-            "deep": False, "time_allowance_s": 20.0,
+            "deep": False, "hashing": "python", "time_allowance_s": 20.0,
             "verified": [{"name": name, "version": version, "hashed": 10, "sized": 2}
                          for name, (version, _, _) in _DISTRIBUTIONS.items()],
             "problems": [], "unfinished": [], "conda_prefix": None, "conda_packages": [], "python_distributions": [],

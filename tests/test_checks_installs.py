@@ -35,7 +35,9 @@ INSTALL_RECORDS_CASES = [
      {"executable": r"C:\Users\Ada Lovelace\course\Scripts\python.exe",
       "marker_environment": {"os_name": "nt", "sys_platform": "win32"}},
      "error", ['"C:\\Users\\Ada Lovelace\\course\\Scripts\\python.exe" -m pip install --force-reinstall']),
-    ("deep", {"deep": True, "time_allowance_s": 100.0}, {}, "ok", ["every distribution, every file by hash"]),
+    ("deep", {"deep": True, "hashing": "all", "time_allowance_s": 100.0}, {}, "ok",
+     ["every distribution, every file by hash"]),
+    ("quick", {"hashing": "none"}, {}, "ok", ["the course stack, every file by size (--quick hashes nothing"]),
     ("time-ran-out", {"unfinished": ["nvidia-cublas", "nvidia-cudnn-cu13"]}, {}, "info",
      ["2 not reached in 20 s: nvidia-cublas, nvidia-cudnn-cu13"]),
 ]

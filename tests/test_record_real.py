@@ -50,6 +50,8 @@ def test_an_edited_and_a_deleted_file_are_named_and_the_printed_reinstall_repair
     (site / "fastcore" / "basics.py").write_text("def answer():\n    return 41  # edited by hand\n")
     (site / "fastcore" / "__init__.py").unlink()
 
+    quick = check(python, tmp_path, "--only", "install-records", "--quick")["install-records"]
+    assert "fastcore 9.9.0 (1 missing, 1 changed)" in quick["title"]  # the edit changed the file's size
     finding = check(python, tmp_path, "--only", "install-records")["install-records"]
     assert finding["status"] == "error"
     assert "fastcore 9.9.0 (1 missing, 1 changed)" in finding["title"]
@@ -71,6 +73,9 @@ def test_a_same_size_edit_outside_python_sources_takes_deep(installed, tmp_path)
     python, _, site = installed
     (site / "fastcore" / "data.txt").write_text("abce\n")  # same size: only a hash tells
 
+    quick = check(python, tmp_path, "--only", "install-records", "--quick")["install-records"]
+    assert quick["status"] == "ok"
+    assert "every file by size" in quick["detail"]
     plain = check(python, tmp_path, "--only", "install-records")["install-records"]
     assert plain["status"] == "ok"
     assert "Python sources by hash, other files by size" in plain["detail"]

@@ -59,6 +59,8 @@ class OpenMPRuntime(TypedDict):
 
 class InstallsAnswer(TypedDict):
     deep: bool
+    # Which files were hashed: "all" (check --deep), "python" (.py files; the default), "none" (--quick: sizes only).
+    hashing: str
     time_allowance_s: float
     verified: List[VerifiedDistribution]
     problems: List[RecordMismatch]

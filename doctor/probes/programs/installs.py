@@ -22,7 +22,7 @@ except ImportError:
     except ImportError as exc:
         metadata, _METADATA_ERROR = None, exc
 
-# Hashed by default: the distributions the lessons import. ``--deep`` asks for every distribution.
+# Verified by default: the distributions the lessons import. ``--deep`` asks for every distribution.
 COURSE_STACK = (
     "torch", "torchvision", "fastai", "fastcore", "fasttransform", "fastprogress", "fastdownload", "plum-dispatch",
     "numpy", "pillow", "pandas", "matplotlib", "scikit-learn", "scipy", "ipywidgets", "jupyterlab-widgets",
@@ -31,7 +31,7 @@ COURSE_STACK = (
 )
 # By default only Python sources are hashed (what a manual edit changes); every other file is checked by its size,
 # which an interrupted copy changes. Hashing all of torch 2.14.1 (1.1 GB, 12,264 files) took 3.1 s with a warm
-# page cache on a 2-core machine, its files' sizes 0.1 s. --deep hashes every file.
+# page cache on a 2-core machine, its files' sizes 0.1 s. --deep hashes every file; --quick none (sizes only).
 HASHED_BY_DEFAULT = (".py",)
 # Verification stops after this long (the probe's deadline is 120 s) and names the distributions it did not reach.
 TIME_ALLOWANCE_S = {False: 20.0, True: 100.0}
@@ -68,7 +68,7 @@ def _record_rows(text):
             yield (row + ["", ""])[:3]
 
 
-def _verify(dist, text, hash_all):
+def _verify(dist, text, hashing):
     """Files the RECORD lists that are missing, and those whose size or hash differs."""
     missing, changed = [], []
     hashed = sized = 0
@@ -85,7 +85,7 @@ def _verify(dist, text, hash_all):
         if size and size.isdigit() and int(size) != actual:
             changed.append(path)
             continue
-        if not hash_all and not path.endswith(HASHED_BY_DEFAULT):
+        if hashing == "none" or (hashing == "python" and not path.endswith(HASHED_BY_DEFAULT)):
             sized += 1
             continue
         algorithm, _, expected = digest.partition("=")
@@ -149,6 +149,7 @@ def collect(arguments):
     if metadata is None:
         raise _METADATA_ERROR
     deep = bool(arguments.get("deep"))
+    hashing = "all" if deep else "none" if arguments.get("quick") else "python"
     started = time.time()
     prefix = sys.prefix
     conda = os.path.isdir(os.path.join(prefix, "conda-meta"))
@@ -189,7 +190,7 @@ def collect(arguments):
         if time.time() - started > TIME_ALLOWANCE_S[deep]:
             unfinished.append(name)
             continue
-        missing, changed, hashed, sized = _verify(dist, text, deep)
+        missing, changed, hashed, sized = _verify(dist, text, hashing)
         verified.append({"name": name, "version": version, "hashed": hashed, "sized": sized})
         if missing or changed:
             problems.append({"name": name, "version": version, "installer": installer,
@@ -205,6 +206,7 @@ def collect(arguments):
                                "installer": "conda"})
     return {
         "deep": deep,
+        "hashing": hashing,
         "time_allowance_s": TIME_ALLOWANCE_S[deep],
         "verified": verified,
         "problems": problems,
