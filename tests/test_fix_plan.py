@@ -15,7 +15,8 @@ from doctor.fixes import AppliedWrite, FixRefused, Journal, apply_plan
 from doctor.fixes.mps_fallback import CONTENT, FILE_NAME, plan_mps_fallback
 from doctor.fixes.workflow import propose
 from doctor.diagnose import diagnose
-from factories import failed_outcome, make_facts, ok_outcome, op_record
+from doctor.answers.notebook import Kernelspec
+from factories import failed_outcome, make_facts, ok_outcome, op_record, record
 
 VARIABLE = "PYTORCH_ENABLE_MPS_FALLBACK"
 ODD_BYTES = b"\x00\xff\r\nimport sys\r\n\xfe not utf-8 \x80\n"
@@ -128,8 +129,8 @@ def _notebook(prefix, presets=(), kernelspecs=()):
 def test_the_plan_is_refused_where_a_start_up_hook_cannot_win(env, case, reason):
     # The hook uses os.environ.setdefault and runs only when site does: a preset 0 or python -S defeats it.
     prefix, site_packages = env
-    spec = {"name": "course", "path": str(prefix / "kernel.json"), "prefix": str(prefix),
-            "fallback_variable": "0" if case == "kernelspec-env-0" else None, "no_site": case == "kernelspec-argv-S"}
+    spec = record(Kernelspec, name="course", path=str(prefix / "kernel.json"), prefix=str(prefix),
+                  fallback_variable="0" if case == "kernelspec-env-0" else None, no_site=case == "kernelspec-argv-S")
     presets = [{"kind": "conda-env-vars", "path": str(prefix / "conda-meta" / "state"), "line": None, "value": "0"}]
     outcomes = _notebook(prefix, presets=presets if case == "conda-env-vars" else (),
                          kernelspecs=[spec] if case.startswith("kernelspec") else ())
