@@ -9,12 +9,13 @@ from doctor.collect import Target, collect_facts
 from doctor.engine import run_checks
 from doctor.findings import ERROR, INFO, WARNING, Finding
 from doctor.fixes import FixDefinition, FixRefused, Plan
+from doctor.fixes.kernelspec import KERNELSPEC
 from doctor.fixes.mps_fallback import MPS_FALLBACK
 from doctor.fixes.pip_merge import MergedCommand, merge_finding_fixes, targets_windows
 from doctor.registry import registered_checks
 from doctor.report import Report
 
-AUTOMATIC_FIXES: Dict[str, FixDefinition] = {fix.id: fix for fix in (MPS_FALLBACK,)}
+AUTOMATIC_FIXES: Dict[str, FixDefinition] = {fix.id: fix for fix in (MPS_FALLBACK, KERNELSPEC)}
 
 
 @dataclass(frozen=True)
