@@ -1,15 +1,17 @@
 """The probes behind checks/memory.py, run for real in child processes: the hardware probe with a stand-in pynvml
 (on PYTHONPATH) and a stand-in nvidia-smi (on PATH) listing a real process, whose command line and parent come from
-/proc; the python probe's /dev/shm and usable CPUs."""
+/proc; the python probe's /dev/shm and usable CPUs; the torch probe's free memory, with a stand-in torch.cuda."""
 
 import os
 import subprocess
 import sys
+import types
+from pathlib import Path
 
 import pytest
 
 from doctor.collect import probe_arguments, probe_environment
-from doctor.probes import builtin_probes
+from doctor.probes import builtin_probes, programs
 from doctor.probes.runner import run_probes
 
 SPECS = {spec.name: spec for spec in builtin_probes()}
@@ -91,3 +93,58 @@ def test_the_python_probe_reads_dev_shm_and_the_usable_cpus(tmp_path):
     stats = os.statvfs("/dev/shm")
     assert outcome.data["shared_memory"]["total_bytes"] == stats.f_blocks * stats.f_frsize
     assert outcome.data["usable_cpus"] == len(os.sched_getaffinity(0))
+
+
+def _torch_probe_namespace():
+    """The torch probe's functions with the shared helpers they call (not the prelude: it opens the answer channel)."""
+    folder = Path(programs.__file__).parent
+    namespace = {}
+    for name in ("shared", "torch_facts"):
+        exec(compile((folder / (name + ".py")).read_text(), name, "exec"), namespace)
+    return namespace
+
+
+class _FakeCuda:
+    """torch.cuda on a two-GPU machine whose current device is 1; mem_get_info fails on ``broken``."""
+
+    def __init__(self, broken=()):
+        self.broken, self.asked = broken, []
+
+    def is_available(self):
+        return True
+
+    def device_count(self):
+        return 2
+
+    def get_arch_list(self):
+        return ["sm_86"]
+
+    def current_device(self):
+        return 1
+
+    def get_device_properties(self, index):
+        return types.SimpleNamespace(name="GPU %d" % index, major=8, minor=6, total_memory=12288 * 2 ** 20)
+
+    def mem_get_info(self, index):
+        self.asked.append(index)
+        if index in self.broken:
+            raise RuntimeError("CUDA error: out of memory")
+        return (2100 * 2 ** 20, 12288 * 2 ** 20)
+
+
+def _fake_torch(cuda):
+    cudnn = types.SimpleNamespace(is_available=lambda: False)
+    return types.SimpleNamespace(cuda=cuda, backends=types.SimpleNamespace(cudnn=cudnn))
+
+
+def test_the_torch_probe_asks_free_memory_of_the_device_fastai_trains_on_only():
+    cuda = _FakeCuda()
+    devices = _torch_probe_namespace()["_cuda"](_fake_torch(cuda))["devices"]
+    assert [(d["index"], d["free_memory_mb"]) for d in devices] == [(0, None), (1, 2100)]
+    assert cuda.asked == [1]  # mem_get_info makes a CUDA context: none on the other GPU
+
+
+def test_the_torch_probe_records_unknown_free_memory_when_cuda_refuses():
+    devices = _torch_probe_namespace()["_cuda"](_fake_torch(_FakeCuda(broken=(1,))))["devices"]
+    assert devices[1]["free_memory_mb"] is None
+    assert devices[1]["total_memory_mb"] == 12288
