@@ -5,6 +5,7 @@ import pytest
 
 from checkrun import commands, one, words
 from doctor.checks.commands import CMD, POSIX, POWERSHELL, command_line, learner_shell, plan_install, quote
+from doctor.fixes.pip_merge import merge_pip_commands
 from factories import make_facts, ok_outcome
 
 WINDOWS_MARKERS = {"os_name": "nt", "sys_platform": "win32", "platform_system": "Windows"}
@@ -160,3 +161,19 @@ def test_powershell_calls_a_quoted_program_with_the_call_operator():
     cmd = make_facts(python=windows(site="C:\\My Course\\Lib\\site-packages"))
     assert command_line(cmd, "C:\\My Course\\Scripts\\python.exe", "-m", "pip") == \
         '"C:\\My Course\\Scripts\\python.exe" -m pip'
+
+
+@pytest.mark.parametrize("python, merged", [
+    (windows(powershell=True, site="C:\\My Course\\Lib\\site-packages"),
+     "& 'C:\\My Course\\Scripts\\python.exe' -m pip install \"fastcore>=2.2.22\" fastai"),
+    (windows(site="C:\\My Course\\Lib\\site-packages"),
+     '"C:\\My Course\\Scripts\\python.exe" -m pip install "fastcore>=2.2.22" fastai'),
+    (windows(shell="/usr/bin/bash", site="C:\\My Course\\Lib\\site-packages"),
+     "'C:\\My Course\\Scripts\\python.exe' -m pip install \"fastcore>=2.2.22\" fastai"),
+])
+def test_commands_quoted_for_each_windows_shell_still_merge_into_one_that_runs_there(python, merged):
+    facts = make_facts(python=python)
+    sources = [("a", plan_install(facts, "fastcore>=2.2.22").command), ("b", plan_install(facts, "fastai").command)]
+    (result,) = merge_pip_commands(sources, windows=True)
+    assert result.command == merged
+    assert result.install.words()[0] == "C:\\My Course\\Scripts\\python.exe"

@@ -71,13 +71,30 @@ class MergedCommand:
 
 
 def split_command(command: str, windows: bool) -> List[str]:
-    """The words of a command as ``checks.commands.quote`` wrote them: POSIX shell quoting, or on Windows
-    double quotes around words with spaces or shell characters (shlex's non-POSIX mode keeps the quotes, and
-    leaves backslashes in paths alone)."""
+    """The words of a command as ``checks.commands`` wrote them for the learner's shell: POSIX quoting, or on
+    Windows cmd's double quotes, PowerShell's single quotes (a quote inside doubled) after ``&`` for a quoted
+    program, or Git Bash's single quotes (shlex's non-POSIX mode keeps the quotes, and leaves backslashes in paths
+    alone)."""
     if not windows:
         return shlex.split(command)
-    return [word[1:-1] if len(word) >= 2 and word[0] == word[-1] == '"' else word
-            for word in shlex.split(command, posix=False)]
+    words = shlex.split(command, posix=False)
+    if words[:1] == ["&"]:
+        words = words[1:]
+    return [_unquoted(word) for word in words]
+
+
+def _unquoted(word: str) -> str:
+    if len(word) >= 2 and word[0] == word[-1] == '"':
+        return word[1:-1]
+    if len(word) >= 2 and word[0] == word[-1] == "'":
+        return word[1:-1].replace("''", "'")
+    return word
+
+
+def program_as_printed(command: str) -> str:
+    """How a command spells its program (``& 'C:\\My Course\\python.exe'`` in PowerShell): the merged command
+    keeps that spelling, so it runs in the shell the learner's commands were written for."""
+    return command.split(" -m pip install", 1)[0]
 
 
 def quote_word(word: str, windows: bool) -> str:
@@ -148,6 +165,7 @@ class _Group:
     python: str
     index_url: Optional[str]
     force_reinstall: bool
+    program: str  # the python as the first command printed it
     contradicts: bool = False
     upgrade: bool = False
     wanted: Dict[str, _Wanted] = field(default_factory=dict)
@@ -189,8 +207,9 @@ class _Group:
                           self.force_reinstall, self.index_url)
 
 
-def render_install(install: PipInstall, windows: bool) -> str:
-    return " ".join(quote_word(word, windows) for word in install.words())
+def render_install(install: PipInstall, windows: bool, program: Optional[str] = None) -> str:
+    words = install.words()
+    return " ".join([program or quote_word(words[0], windows)] + [quote_word(word, windows) for word in words[1:]])
 
 
 def merge_pip_commands(sources: Sequence[Tuple[str, str]], windows: bool) -> List[MergedCommand]:
@@ -211,7 +230,8 @@ def merge_pip_commands(sources: Sequence[Tuple[str, str]], windows: bool) -> Lis
             joined.add(install, finding_id)
             continue
         reasons = contradictions or [g.separation(install) for g in groups]
-        group = _Group(install.python, install.index_url, install.force_reinstall, contradicts=bool(contradictions))
+        group = _Group(install.python, install.index_url, install.force_reinstall, program_as_printed(command),
+                       contradicts=bool(contradictions))
         group.notes = ["kept apart: %s" % reason for reason in dict.fromkeys(reasons)]
         group.add(install, finding_id)
         slots.append(group)
@@ -219,7 +239,7 @@ def merge_pip_commands(sources: Sequence[Tuple[str, str]], windows: bool) -> Lis
     for slot in slots:
         if isinstance(slot, _Group):
             install = slot.merged()
-            slot = MergedCommand(render_install(install, windows), tuple(slot.finding_ids), install,
+            slot = MergedCommand(render_install(install, windows, slot.program), tuple(slot.finding_ids), install,
                                  tuple(slot.notes), slot.contradicts)
         merged.append(slot)
     return merged
