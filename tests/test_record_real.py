@@ -122,7 +122,8 @@ def test_a_fabricated_conda_prefix_read_by_the_real_probe(tmp_path):
     (prefix / "conda-meta").mkdir()
     _conda_record(prefix, "pytorch", "2.5.1", "https://conda.anaconda.org/pytorch/linux-64",
                   [relative_site + "/torch-2.5.1.dist-info/METADATA", relative_site + "/torch/__init__.py"])
-    _dist_info(site, "torch", "2.5.1", "conda")
+    # No INSTALLER saying conda, and a RECORD that no longer matches: conda's record claims the folder all the same.
+    _dist_info(site, "torch", "2.5.1", "", record="torch/__init__.py,sha256=AAAA,5\n")
     _conda_record(prefix, "numpy", "1.26.4", "https://conda.anaconda.org/conda-forge/linux-64",
                   [relative_site + "/numpy-1.26.4.dist-info/METADATA"])
     _dist_info(site, "numpy", "1.26.4", "conda")
@@ -133,7 +134,10 @@ def test_a_fabricated_conda_prefix_read_by_the_real_probe(tmp_path):
     (site / "fakeomp" / ".libs" / "libomp-1a2b3c.so.5").touch()
     _dist_info(site, "fakeomp", "1.0", "pip", record="fakeomp/.libs/libomp-1a2b3c.so.5,,\n")
 
-    findings = check(python, tmp_path, "--only", "conda-pytorch-channel,conda-pip-mixed,openmp-runtimes")
+    findings = check(python, tmp_path, "--only",
+                     "conda-pytorch-channel,conda-pip-mixed,openmp-runtimes,install-records")
+    assert findings["install-records"]["status"] == "ok", findings["install-records"]
+    assert "torch" not in findings["install-records"]["detail"]
     channel = findings["conda-pytorch-channel"]
     assert channel["status"] == "warning"
     assert "pytorch 2.5.1 from the pytorch conda channel" in channel["title"]

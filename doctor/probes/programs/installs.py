@@ -115,6 +115,15 @@ def _name_and_version(dist):
     return found.get("name"), found.get("version")
 
 
+def _relative(path, prefix):
+    """``path`` relative to the prefix with forward slashes, as conda-meta lists files; None when it has none (a
+    folder on another Windows drive)."""
+    try:
+        return os.path.relpath(path, prefix).replace(os.sep, "/") if path else None
+    except ValueError:
+        return None
+
+
 def _installer(dist):
     try:
         return (dist.read_text("INSTALLER") or "").strip() or None
@@ -155,6 +164,15 @@ def collect(arguments):
     conda = os.path.isdir(os.path.join(prefix, "conda-meta"))
     course = set(COURSE_STACK)
     verified, problems, unfinished, installed, openmp = [], [], [], [], []
+    records = _conda_records(prefix) if conda else []
+    # What conda linked is judged by conda's own records: conda rewrites the prefix inside some files it links.
+    conda_folders = set(folder for record in records for folder in record["dist_infos"])
+    for record in records:
+        for path in record.pop("files"):
+            location = os.path.normpath(os.path.join(prefix, path))
+            if os.path.exists(location):
+                openmp.append({"runtime": _openmp_runtime(path), "path": location, "owner": record["name"],
+                               "installer": "conda"})
     seen = set()
     for dist in metadata.distributions():
         try:
@@ -166,9 +184,11 @@ def collect(arguments):
         key = _normalize(name)
         installer = _installer(dist)
         where = str(getattr(dist, "_path", ""))
+        relative = _relative(where, prefix)
         if conda:
-            installed.append({"name": name, "version": version, "installer": installer,
-                              "path": os.path.relpath(where, prefix).replace(os.sep, "/") if where else None})
+            installed.append({"name": name, "version": version, "installer": installer, "path": relative})
+        if installer == "conda" or relative in conda_folders:
+            continue
         if key in seen:
             continue
         seen.add(key)
@@ -184,8 +204,7 @@ def collect(arguments):
                 location = os.path.normpath(str(dist.locate_file(path)))
                 if os.path.exists(location):
                     openmp.append({"runtime": runtime, "path": location, "owner": name, "installer": "pip"})
-        # conda rewrites the prefix inside some files it links, so conda's own records (conda doctor) judge those.
-        if installer == "conda" or not (deep or key in course):
+        if not (deep or key in course):
             continue
         if time.time() - started > TIME_ALLOWANCE_S[deep]:
             unfinished.append(name)
@@ -197,13 +216,6 @@ def collect(arguments):
                              "location": str(dist.locate_file("")),
                              "missing": missing[:LISTED], "missing_count": len(missing),
                              "changed": changed[:LISTED], "changed_count": len(changed)})
-    records = _conda_records(prefix) if conda else []
-    for record in records:
-        for path in record.pop("files"):
-            location = os.path.normpath(os.path.join(prefix, path))
-            if os.path.exists(location):
-                openmp.append({"runtime": _openmp_runtime(path), "path": location, "owner": record["name"],
-                               "installer": "conda"})
     return {
         "deep": deep,
         "hashing": hashing,
