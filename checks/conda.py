@@ -24,7 +24,7 @@ def _conda(facts, *words):
 
 
 @check("conda-pytorch-channel", "torch is not from the pytorch conda channel, which stopped publishing at 2.5",
-       needs=("installs",), topic="conda")
+       needs=("installs",), reads=("python", "packages"), topic="conda")
 def conda_pytorch_channel(facts):
     answer = facts.data("installs")
     prefix = answer["conda_prefix"]
@@ -61,7 +61,7 @@ def _claimed(answer):
 
 
 @check("conda-pip-mixed", "No package installed by both conda and pip in one conda environment",
-       needs=("installs",), topic="conda")
+       needs=("installs",), reads=("python", "packages"), topic="conda")
 def conda_pip_mixed(facts):
     answer = facts.data("installs")
     prefix = answer["conda_prefix"]
