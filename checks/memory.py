@@ -113,7 +113,10 @@ def _smaller_batch(batch: LessonBatch, available_mib: float, needed) -> Optional
 
 
 def _batch_fix(batch: LessonBatch, smaller: Optional[int], lesson: int, cuda: bool = True):
-    loader = ".dataloaders(path, bs=%d)" % (smaller or 16)
+    if smaller is None:
+        return fix("Free the GPU first: restart this kernel if an earlier run filled it, shut down the other processes "
+                   "gpu-processes names; or train where the GPU has more memory.")
+    loader = ".dataloaders(path, bs=%d)" % smaller
     precision = ("it already trains in mixed precision (.to_fp16())" if batch.mixed_precision
                  else "learn = vision_learner(dls, %s, metrics=error_rate).to_fp16()" % batch.model)
     if not cuda:
@@ -199,12 +202,13 @@ def gpu_memory(facts):
         return
     smaller = _smaller_batch(batch, free, batch.gpu_mib)
     where = ("the GPU has only %s in all" % _gib(total) if total < needed
-             else "other processes hold the rest (gpu-processes names them)")
+             else "the rest is in use (gpu-processes names the processes that hold it)")
     yield warning(
         "%s: %s, but lesson %d's default batch (%s) needs about %s: CUDA out of memory"
         % (gpu["name"], held, facts.lesson, batch.described(), _gib(needed)),
         detail=detail + " " + where[0].upper() + where[1:] + "."
-        + ("" if smaller else " Even a batch of 1 would not fit in what is free."),
+        + ("" if smaller else " Even a batch of 1 would not fit in what is free: the model, its gradients and the "
+                              "optimizer state alone take %d MiB." % batch.fixed_mib),
         fix=_batch_fix(batch, smaller, facts.lesson),
         links=("https://docs.fast.ai/callback.fp16.html",),
     )
@@ -245,7 +249,7 @@ def gpu_processes(facts):
     crowded = batch is not None and gpu["free_mb"] is not None and gpu["free_mb"] < batch.gpu_mib()
     first = others[0]
     title = "another %s (PID %d) holds %s on %s" % (_kind_of_process(first.get("command")), first["pid"],
-                                                     _gib(first.get("used_memory_mb") or 0), gpu["name"])
+                                                     _held(first), gpu["name"])
     if len(others) > 1:
         title = "%d other processes hold %s on %s" % (len(others), _gib(total_held), gpu["name"])
     advice = ("Shut down what you no longer need: a notebook kernel from Jupyter's Running tab (or Kernel > Shut Down "
@@ -258,11 +262,14 @@ def gpu_processes(facts):
                  fix=fix(advice))
 
 
-def _describe_process(process: Mapping[str, Any]) -> str:
+def _held(process: Mapping[str, Any]) -> str:
     used = process.get("used_memory_mb")
-    return "PID %d (a %s) holds %s: %s" % (
-        process["pid"], _kind_of_process(process.get("command")), "an unknown amount" if used is None else _gib(used),
-        process.get("command") or "command not readable from here")
+    return "memory (the driver does not say how much)" if used is None else _gib(used)
+
+
+def _describe_process(process: Mapping[str, Any]) -> str:
+    return "PID %d (a %s) holds %s: %s" % (process["pid"], _kind_of_process(process.get("command")), _held(process),
+                                           process.get("command") or "command not readable from here")
 
 
 def _apple(facts) -> Optional[Mapping[str, Any]]:
