@@ -7,7 +7,7 @@ import os
 from doctor.findings import fix, info, ok, skipped, warning
 from doctor.registry import check
 
-from .commands import pip_install, quote, target_python
+from .commands import command_line, pip_install, target_python
 
 
 def _same(prefix, other):
@@ -75,20 +75,25 @@ def _missing_parts(here):
     return missing + ([] if "ipykernel" in here else ["ipykernel"])
 
 
+def _register_kernel(facts):
+    return command_line(facts, target_python(facts), "-m", "ipykernel", "install", "--user", "--name", "course",
+                        "--display-name", "Python (course)")
+
+
 def _kernel_fix(facts, pip_problem, missing):
     """Commands spelled for this interpreter: its own pip (when the pip on PATH installs elsewhere), Jupyter's
     missing parts (when no notebook reaches it), and a kernelspec, so that any Jupyter here offers it."""
     python = target_python(facts)
     texts, commands = [], []
     if pip_problem:
-        texts.append("Install with this interpreter's pip, `%s -m pip install NAME` (in a notebook: `%%pip install "
-                     "NAME`, which always targets the kernel)." % quote(facts, python))
+        texts.append("Install with this interpreter's pip, `%s` (in a notebook: `%%pip install NAME`, which always "
+                     "targets the kernel)." % command_line(facts, python, "-m", "pip", "install", "NAME"))
     if missing:
-        texts.append("Give this interpreter Jupyter (start it with %s -m jupyterlab)." % quote(facts, python))
+        texts.append("Give this interpreter Jupyter (start it with %s)."
+                     % command_line(facts, python, "-m", "jupyterlab"))
         commands.append(pip_install(facts, *missing))
     texts.append("Register it as a kernel, so that every Jupyter on this machine offers it:")
-    commands.append("%s -m ipykernel install --user --name course --display-name %s"
-                    % (quote(facts, python), quote(facts, "Python (course)")))
+    commands.append(_register_kernel(facts))
     return fix(" ".join(texts), *commands)
 
 
@@ -114,14 +119,13 @@ def _own_jupyter_fix(facts, notebook):
     """Start this environment's own JupyterLab by its interpreter: `python -m jupyter lab` would not do, as jupyter_core
     runs the `jupyter-lab` first on PATH and puts its own scripts folder last (jupyter_core/command.py,
     _path_with_self). Without JupyterLab here, install it, or let the other Jupyter offer this interpreter."""
-    python = quote(facts, target_python(facts))
+    start = command_line(facts, target_python(facts), "-m", "jupyterlab")
     if "jupyterlab" in _jupyter_here(facts, notebook):
         return fix("Start this environment's own JupyterLab (or activate the environment first, so that its "
-                   "`jupyter` comes first on PATH):", "%s -m jupyterlab" % python)
+                   "`jupyter` comes first on PATH):", start)
     return fix("Install JupyterLab here and start it by this interpreter, or register this interpreter as a kernel "
-               "and pick it in the other Jupyter:", pip_install(facts, "jupyterlab"), "%s -m jupyterlab" % python,
-               "%s -m ipykernel install --user --name course --display-name %s"
-               % (python, quote(facts, "Python (course)")), choice=True)
+               "and pick it in the other Jupyter:", pip_install(facts, "jupyterlab"), start, _register_kernel(facts),
+               choice=True)
 
 
 @check("jupyter-on-path", "The `jupyter` command first on PATH belongs to this environment",

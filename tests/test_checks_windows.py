@@ -6,7 +6,7 @@ import pytest
 from checkrun import commands, one, words
 from doctor.checks.commands import CMD, POSIX, POWERSHELL, command_line, learner_shell, plan_install, quote
 from doctor.fixes.pip_merge import merge_pip_commands
-from factories import make_facts, ok_outcome
+from factories import answer, make_facts, ok_outcome
 
 WINDOWS_MARKERS = {"os_name": "nt", "sys_platform": "win32", "platform_system": "Windows"}
 SITE = "C:\\Users\\learner\\course\\.venv\\Lib\\site-packages"
@@ -177,3 +177,10 @@ def test_commands_quoted_for_each_windows_shell_still_merge_into_one_that_runs_t
     (result,) = merge_pip_commands(sources, windows=True)
     assert result.command == merged
     assert result.install.words()[0] == "C:\\My Course\\Scripts\\python.exe"
+
+
+def test_the_kernel_registration_command_runs_in_powershell():
+    facts = make_facts(python=windows(powershell=True, site="C:\\My Course\\Lib\\site-packages"),
+                       outcomes={"notebook": ok_outcome("notebook", answer("notebook", prefix="C:\\My Course"))})
+    assert "& 'C:\\My Course\\Scripts\\python.exe' -m ipykernel install --user --name course --display-name " \
+           "'Python (course)'" in commands(one("kernel-interpreter", facts))
