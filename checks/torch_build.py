@@ -5,6 +5,7 @@ from doctor.registry import check
 
 from .commands import pip_install
 from .import_errors import explain_import_error, probe_failure
+from .shadowing import shadowing, stdlib_shadows
 
 GET_STARTED = "https://pytorch.org/get-started/locally/"
 
@@ -15,6 +16,18 @@ def _not_installed(facts):
                  fix=fix("Install torch and torchvision into this interpreter:",
                          pip_install(facts, "torch", "torchvision")),
                  links=(GET_STARTED,))
+
+
+def _crash_fix(facts):
+    """A local file that torch imports instead of the real module can end the process as well as a broken
+    install can; reinstalling torch does not help then."""
+    shadows = sorted(stdlib_shadows(facts).items()) + sorted(shadowing(facts).items())
+    if shadows:
+        module, path = shadows[0]
+        return fix("%s shadows %s, which torch imports: rename it (see stdlib-shadowed and shadowed-modules), then "
+                   "run python -X faulthandler -c 'import torch' if it still crashes." % (path, module))
+    return fix("Reinstall torch; if it still crashes, run python -X faulthandler -c 'import torch' for the crashing "
+               "frame.", pip_install(facts, "--force-reinstall", "torch"))
 
 
 # dl-doctor dist runs it too: it says why nothing ran when torch itself does not import.
@@ -31,9 +44,7 @@ def torch_import(facts):
         return
     if not outcome.ok:
         title, detail = probe_failure(outcome)
-        yield error("import torch does not finish: %s" % title, detail=detail,
-                    fix=fix("Reinstall torch; if it still crashes, run python -X faulthandler -c 'import torch' "
-                            "for the crashing frame.", pip_install(facts, "--force-reinstall", "torch")))
+        yield error("import torch does not finish: %s" % title, detail=detail, fix=_crash_fix(facts))
         return
     data = outcome.data
     if not data.get("importable"):

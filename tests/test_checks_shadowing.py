@@ -181,3 +181,11 @@ def test_torch_is_not_reinstalled_for_a_learners_random_py():
     assert finding.title == ("import torch fails: /home/learner/random.py shadows the standard library's random "
                              "(see stdlib-shadowed)")
     assert not any("pip" in command for command in commands(finding))
+
+
+def test_a_torch_probe_that_dies_beside_a_stdlib_shadow_blames_the_shadow_not_the_install():
+    facts = build(_local(signal="/home/learner/signal.py"),
+                  outcomes={"torch": failed_outcome("torch", stderr="Fatal Python error: Aborted")})
+    finding = one("torch-import", facts)
+    assert "/home/learner/signal.py shadows signal, which torch imports" in finding.fix.text
+    assert commands(finding) == ()
