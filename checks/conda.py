@@ -8,7 +8,7 @@ from packaging.utils import canonicalize_name
 from doctor.findings import fix, ok, skipped, warning
 from doctor.registry import check
 
-from .commands import pip_install, quote, target_python
+from .commands import command_line, pip_install, target_python
 
 # "[Announcement] Deprecating PyTorch's official Anaconda channel" (pytorch/pytorch#138506): the pytorch and
 # pytorch-nightly channels get nothing after PyTorch 2.5.
@@ -20,7 +20,7 @@ PIP_IN_CONDA = "https://www.anaconda.com/docs/getting-started/working-with-conda
 
 
 def _conda(facts, *words):
-    return " ".join(quote(facts, word) for word in ("conda",) + words)
+    return command_line(facts, "conda", *words)
 
 
 @check("conda-pytorch-channel", "torch is not from the pytorch conda channel, which stopped publishing at 2.5",
@@ -81,8 +81,8 @@ def conda_pip_mixed(facts):
              % (dist["name"], package["name"], package["version"], package["channel"], dist["path"], dist["name"],
                 dist["version"], dist["installer"] or "an unknown installer")
              for package, dist in mixed]
-    commands = [" ".join(quote(facts, word) for word in (target_python(facts), "-m", "pip", "uninstall", "-y")
-                         + tuple(sorted({dist["name"] for _, dist in mixed})))]
+    commands = [command_line(facts, target_python(facts), "-m", "pip", "uninstall", "-y",
+                             *sorted({dist["name"] for _, dist in mixed}))]
     commands.append(_conda(facts, "install", "-p", prefix, "--force-reinstall",
                            *sorted({"%s=%s" % (package["name"], package["version"]) for package, _ in mixed})))
     yield warning(

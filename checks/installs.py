@@ -7,7 +7,7 @@ from packaging.utils import canonicalize_name
 from doctor.findings import error, fix, info, ok, warning
 from doctor.registry import check
 
-from .commands import pytorch_index_for_local_tag, quote, target_python
+from .commands import command_line, pytorch_index_for_local_tag, target_python
 
 # The local tag (+cu130, +cpu) of these names a build only the PyTorch index serves.
 PYTORCH_INDEX_PACKAGES = ("torch", "torchvision", "torchaudio")
@@ -28,7 +28,7 @@ def reinstall_command(facts, name, version):
     index = pytorch_index_for_local_tag(local_tag) if canonicalize_name(name) in PYTORCH_INDEX_PACKAGES else None
     if index:
         words += ["--index-url", index]
-    return " ".join(quote(facts, word) for word in words)
+    return command_line(facts, *words)
 
 
 def _listed(kind, shown, count):
