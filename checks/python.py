@@ -7,7 +7,7 @@ from packaging.version import Version
 from doctor.findings import error, fix, info, ok, skipped, warning
 from doctor.registry import check
 
-from .commands import target_python
+from .commands import POSIX, learner_shell, target_python
 from .wheel_table import RECOMMENDED_MINOR, WHEELS, WHEELS_READ, WheelRange, platform_of
 
 # fastai 2.8.12's metadata declares Requires-Python >=3.10 (its wheel's METADATA);
@@ -93,11 +93,12 @@ def python_environment(facts):
         yield info("no virtual environment: packages install into %s" % python["prefix"], detail=detail)
 
 
-def _venv_commands(on_windows: bool, minor: int):
-    """Make a venv with Python 3.``minor`` and install the course stack into it, spelled for the platform."""
+def _venv_commands(on_windows: bool, shell: str, minor: int):
+    """Make a venv with Python 3.``minor`` and install the course stack into it, spelled for the platform (the
+    Python launcher ``py`` on Windows) and the shell (Git Bash reads a backslash as an escape)."""
     if on_windows:
-        return ("py -3.%d -m venv course-env" % minor,
-                r"course-env\Scripts\python -m pip install torch torchvision fastai")
+        scripts = "course-env/Scripts/python" if shell == POSIX else r"course-env\Scripts\python"
+        return ("py -3.%d -m venv course-env" % minor, scripts + " -m pip install torch torchvision fastai")
     return ("python3.%d -m venv course-env" % minor, "course-env/bin/python -m pip install torch torchvision fastai")
 
 
@@ -141,6 +142,6 @@ def python_wheels(facts):
         detail="\n".join(detail) + "\nWithout a wheel pip tries to build from source, which fails without a "
         "compiler (or finds no torch at all: \"from versions: none\").",
         fix=fix("Make a virtual environment with Python 3.%d and install the course there:" % RECOMMENDED_MINOR,
-                *_venv_commands(platform.startswith("Windows"), RECOMMENDED_MINOR)),
+                *_venv_commands(platform.startswith("Windows"), learner_shell(facts), RECOMMENDED_MINOR)),
         links=(PYTHON_DOWNLOADS,) + tuple(dict.fromkeys(row.source for row in gaps)),
     )

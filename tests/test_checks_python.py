@@ -132,6 +132,10 @@ PYTHON_WHEELS_CASES = [
      ["torch has no wheel for Python 3.16", "spacy has no wheel", "blis has no wheel"], []),
     ("3.15-windows", _on(WINDOWS, (3, 15, 1)), "error",
      ["Windows amd64", "py -3.12 -m venv course-env", r"course-env\Scripts\python -m pip install"], ["python3.12"]),
+    ("3.15-windows-git-bash", build(python=dict(_python((3, 15, 1)), marker_environment=dict(
+        _python((3, 15, 1))["marker_environment"], **WINDOWS), shell_environment={"shell": "/usr/bin/bash"}),
+        distributions=NOTHING_INSTALLED), "error", ["py -3.12 -m venv course-env", "course-env/Scripts/python -m pip"],
+     ["\\Scripts"]),
     ("3.13-intel-mac-no-torch-after-2.2.2", _on(MAC_INTEL, (3, 13, 2)), "error",
      ["torch has no wheel for Python 3.13 on macOS x86_64", "torch 2.2.2, stops at 3.12"], []),
     ("3.14-apple-silicon", _on(MAC_ARM, (3, 14, 0)), "ok", ["macOS arm64"], []),
