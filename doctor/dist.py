@@ -272,7 +272,8 @@ _DESCRIBE_TORCH = {"describe_only": True}
 
 def _torch_outcome(outcome: ProbeOutcome) -> ProbeOutcome:
     """The torch probe's description of torch (a progress record) as the ``torch`` outcome itself."""
-    described = [record["facts"] for record in outcome.progress if record.get("kind") == "torch"]
+    described = [record["facts"] for record in outcome.progress
+                 if record.get("kind") == "torch" and isinstance(record.get("facts"), dict)]
     if not described:
         return outcome
     return replace(outcome, status=OK, data=described[0], reason=None)
