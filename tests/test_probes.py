@@ -357,3 +357,12 @@ def test_garbled_torch_progress_records_are_left_out_never_an_ok_outcome_without
     assert catalogue.absorb(cut_off) is False
     outcomes = catalogue.outcomes(cut_off, 1.0)
     assert {name: outcome.status for name, outcome in outcomes.items()} == {"torch": "crashed", "ops": "crashed"}
+
+
+def test_a_dist_torch_description_without_facts_stays_the_childs_failure():
+    from doctor.dist import _torch_outcome
+    from doctor.outcome import ProbeOutcome
+
+    cut_off = ProbeOutcome("torch", "crashed", None, "probe torch crashed with SIGKILL", "", 1.0, None, -9,
+                           ({"kind": "torch", "facts": None},))
+    assert _torch_outcome(cut_off) == cut_off
