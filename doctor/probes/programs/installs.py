@@ -12,15 +12,7 @@ import re
 import sys
 import time
 
-_METADATA_ERROR = None
-try:
-    from importlib import metadata  # novermin (3.8+)
-except ImportError:
-    # Older interpreters may have the backport; without either, collect() fails and says so.
-    try:
-        import importlib_metadata as metadata
-    except ImportError as exc:
-        metadata, _METADATA_ERROR = None, exc
+metadata, _METADATA_ERROR = _doctor_importlib_metadata()
 
 # Verified by default: the distributions the lessons import. ``--deep`` asks for every distribution.
 COURSE_STACK = (
@@ -102,17 +94,8 @@ def _verify(dist, text, hashing):
 
 
 def _name_and_version(dist):
-    """From the metadata headers, read by hand: the email parser behind ``dist.metadata`` also parses the long
-    description, several times slower over every installed distribution."""
-    text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
-    found = {}
-    for line in text.splitlines():
-        if not line:
-            break
-        key, _, value = line.partition(":")
-        if key.lower() in ("name", "version") and key.lower() not in found:
-            found[key.lower()] = value.strip()
-    return found.get("name"), found.get("version")
+    fields = _doctor_metadata_headers(dist) or {}
+    return (fields.get("name") or [None])[0], (fields.get("version") or [None])[0]
 
 
 def _relative(path, prefix):

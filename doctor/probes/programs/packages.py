@@ -3,45 +3,12 @@ import ast
 import json
 import re
 
-_METADATA_ERROR = None
-try:
-    from importlib import metadata  # novermin (3.8+)
-except ImportError:
-    # Older interpreters may have the backport; without either, collect() fails and says so.
-    try:
-        import importlib_metadata as metadata
-    except ImportError as exc:
-        metadata, _METADATA_ERROR = None, exc
+metadata, _METADATA_ERROR = _doctor_importlib_metadata()
 
 
 def _normalize(name):
     # PEP 503 name normalization.
     return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def _headers(dist):
-    """The core-metadata header fields (name -> list of values).
-
-    Read by hand rather than through ``dist.metadata``: the email parser also parses the long
-    description, which makes reading every installed distribution several times slower.
-    """
-    # An old-style .egg-info may be a single file: read_text("") reads that file itself, as
-    # importlib.metadata's own Distribution.metadata does.
-    text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or dist.read_text("")
-    if text is None:
-        return None
-    fields = {}
-    last = None
-    for line in text.splitlines():
-        if not line:
-            break  # the empty line that ends the headers; a line of spaces only is a folded continuation
-        if line[0] in " \t" and last is not None:
-            fields[last][-1] += "\n" + line.strip()
-            continue
-        key, _, value = line.partition(":")
-        last = key.strip().lower()
-        fields.setdefault(last, []).append(value.strip())
-    return fields
 
 
 def _requires(dist, headers):
@@ -165,7 +132,7 @@ def collect(arguments):
     release_capabilities = None
     for dist in metadata.distributions():
         try:
-            headers = _headers(dist) or {}
+            headers = _doctor_metadata_headers(dist) or {}
             name = (headers.get("name") or [None])[0]
             version = (headers.get("version") or [None])[0]
             requires = _requires(dist, headers)

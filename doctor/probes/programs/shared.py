@@ -2,6 +2,7 @@
 # Stdlib only, and old-interpreter syntax (no f-strings, no annotations), as prelude.py explains. Every program
 # imports the standard library it needs at module level, as these helpers do: then the working folder is off
 # sys.path (prelude.py), so a learner's json.py or subprocess.py cannot stand in for it once collect() runs.
+import importlib
 import importlib.machinery
 import importlib.util
 import subprocess
@@ -59,3 +60,40 @@ def _doctor_stdlib_module_names():
                                                                                                    "__init__.py"))):
                 found.add(name)
     return sorted(found)
+
+
+def _doctor_importlib_metadata():
+    """importlib.metadata, or its backport on interpreters older than 3.8: ``(module, None)``, or ``(None, the
+    ImportError)``, which the probe's collect() raises so that the probe fails and says why. Call it at module
+    level, while the working folder is off sys.path: importlib.metadata imports email, csv and zipfile."""
+    for name in ("importlib.metadata", "importlib_metadata"):
+        try:
+            return importlib.import_module(name), None
+        except ImportError as exc:
+            error = exc
+    return None, error
+
+
+def _doctor_metadata_headers(dist):
+    """The core-metadata header fields (name -> list of values).
+
+    Read by hand rather than through ``dist.metadata``: the email parser also parses the long
+    description, which makes reading every installed distribution several times slower.
+    """
+    # An old-style .egg-info may be a single file: read_text("") reads that file itself, as
+    # importlib.metadata's own Distribution.metadata does.
+    text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or dist.read_text("")
+    if text is None:
+        return None
+    fields = {}
+    last = None
+    for line in text.splitlines():
+        if not line:
+            break  # the empty line that ends the headers; a line of spaces only is a folded continuation
+        if line[0] in " \t" and last is not None:
+            fields[last][-1] += "\n" + line.strip()
+            continue
+        key, _, value = line.partition(":")
+        last = key.strip().lower()
+        fields.setdefault(last, []).append(value.strip())
+    return fields
