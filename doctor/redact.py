@@ -13,7 +13,10 @@ redacted unless ``--no-redact`` is given:
   ``alice-mbp.local``), as a whole token;
 - NVIDIA GPU and MIG UUIDs become ``GPU-<uuid>``;
 - the values of environment variables whose names look like secrets (tokens, passwords, keys) become
-  ``<secret:NAME>`` wherever they appear, and so does any value whose key looks like a secret.
+  ``<secret:NAME>`` wherever they appear, and so does any value whose key looks like a secret;
+- so does the value of a command-line option named like one (``--hf-token=...``, ``--api-key ...``): the
+  hardware probe reports the command lines of the processes on a GPU, and those of others' notebooks and
+  training scripts can carry credentials.
 """
 
 import getpass
@@ -32,6 +35,9 @@ _GPU_UUID = re.compile(r"\b(GPU|MIG)-[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4
 _SECRET_NAME = re.compile(r"(^|_)(TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY"
                           r"|CREDENTIALS?|AUTH)(_|$)|(TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|_KEY)$")
 _VARIABLE_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
+# A long option and its value, "--name=value" or "--name value" (quoted or not); traitlets spell Jupyter's
+# options "--ServerApp.token=...".
+_OPTION = re.compile(r"(?<![\w-])(--([A-Za-z][\w.-]*)(?:=|[ \t]+))(\"[^\"]*\"|'[^']*'|[^\s\"']+)")
 # Shorter values would be replaced inside unrelated words.
 _MIN_SECRET_LENGTH = 6
 _WORDLIKE = re.compile(r"^[A-Za-z]+$")
@@ -46,6 +52,13 @@ _IDENTITY_KEYS = frozenset(("user", "username", "logname", "login", "owner", "ho
 def looks_secret(name: str) -> bool:
     """An environment variable's name that says its value is a credential (HF_TOKEN, AWS_SECRET_ACCESS_KEY)."""
     return bool(_VARIABLE_NAME.match(name) and _SECRET_NAME.search(name))
+
+
+def _hide_secret_option(match: "re.Match[str]") -> str:
+    name = match.group(2).rsplit(".", 1)[-1].upper().replace("-", "_")
+    if not looks_secret(name) or match.group(3).startswith("-"):
+        return match.group(0)
+    return "%s<secret:--%s>" % (match.group(1), match.group(2))
 
 
 def _identity_pattern(name: str, homes_folders: Tuple[str, ...] = ()) -> Optional[Pattern[str]]:
@@ -112,6 +125,7 @@ class Redactor:
     def text(self, value: str) -> str:
         for pattern, replacement in self._rules:
             value = pattern.sub(replacement, value)
+        value = _OPTION.sub(_hide_secret_option, value)
         return _GPU_UUID.sub(lambda match: "%s-<uuid>" % match.group(1), value)
 
     def document(self, value: Any, key: str = "") -> Any:

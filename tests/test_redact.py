@@ -62,6 +62,12 @@ RUNNER = Redactor(home="/home/runner-7f3a", user="runner-7f3a", host="ci-box-12"
     ("HF_TOKEN=" + HF_TOKEN, "HF_TOKEN=<secret:HF_TOKEN>"),
     ("Authorization: Bearer %s." % HF_TOKEN, "Authorization: Bearer <secret:HF_TOKEN>."),
     ("aws says %s is wrong" % AWS_SECRET, "aws says <secret:AWS_SECRET_ACCESS_KEY> is wrong"),
+    # Command-line options named like secrets (the command lines of processes on a GPU), and no others.
+    ("python train.py --hf-token=hf_abc123 --epochs 3", "python train.py --hf-token=<secret:--hf-token> --epochs 3"),
+    ("fit.py --api-key 'a b c' --lr 1", "fit.py --api-key <secret:--api-key> --lr 1"),
+    ("jupyter lab --ServerApp.token=abc123", "jupyter lab --ServerApp.token=<secret:--ServerApp.token>"),
+    ("--tokenizer bert --max-len 5", "--tokenizer bert --max-len 5"),
+    ("--auth-token --verbose", "--auth-token --verbose"),
     # GPU and MIG UUIDs.
     ("GPU-" + UUID, "GPU-<uuid>"),
     ("GPU 0: NVIDIA H100 (UUID: GPU-%s)" % UUID.upper(), "GPU 0: NVIDIA H100 (UUID: GPU-<uuid>)"),
