@@ -23,6 +23,7 @@ def assert_one_line_usage_error(completed, *words):
     assert len(lines) == 1, completed.stderr
     assert lines[0].startswith("dl-doctor: error: ")
     assert "Traceback" not in completed.stderr + completed.stdout
+    assert completed.stdout == "", "printed before the usage error: %r" % completed.stdout[:200]
     for word in words:
         assert word in lines[0]
 
@@ -175,8 +176,12 @@ def test_verbose_shows_evidence_for_healthy_findings_and_probe_timings(tmp_path)
     (["check", "--python", "/no/such/python"], ["--python /no/such/python: no such file"]),
     (["check", "--python", "no-such-python-anywhere"], ["no such file"]),
     (["check", "--facts", "/no/such/facts.json"], ["--facts /no/such/facts.json: cannot read it"]),
+    # Refused before anything is read or collected: no report is printed first.
+    (["check", "--facts", "/no/such/facts.json", "--fix"], ["--fix needs a live environment"]),
+    (["check", "--facts", "/no/such/facts.json", "--python", "/no/such/python"], ["cannot be combined"]),
+    (["check", "--quick", "--deep", "--bench"], ["--bench runs the benchmark"]),
 ], ids=["unknown-flag", "lesson-9", "lesson-word", "format", "command", "python-missing", "python-not-on-path",
-        "facts-missing"])
+        "facts-missing", "fix-on-saved-facts", "facts-and-python", "bench-and-quick"])
 def test_bad_usage_is_one_line_and_exit_2(arguments, words):
     assert_one_line_usage_error(run_cli(*arguments), *words)
 

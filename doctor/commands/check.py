@@ -10,45 +10,72 @@ from doctor.commands import EXIT_FINDINGS, EXIT_OK, UsageError
 from doctor.commands.inputs import load_facts_file, target_of
 
 
+# Options that cannot go together, and why, in the words the usage error gives.
+_REFUSED = (
+    (lambda a: a.facts and a.python, "--facts and --python cannot be combined: saved facts already name their "
+                                     "interpreter"),
+    (lambda a: a.budget is not None and not a.bench, "--budget is the benchmark's time budget: it goes with --bench"),
+    (lambda a: a.bench and (a.facts or a.quick), "--bench runs the benchmark: it cannot be combined with --facts or "
+                                                 "--quick"),
+    (lambda a: a.deep and (a.facts or a.bench), "--deep hashes the installed files while collecting: it cannot be "
+                                                "combined with --facts or --bench"),
+    (lambda a: a.learner and (a.facts or a.quick), "--learner looks the export's names up by importing the libraries "
+                                                   "it names: it cannot be combined with --facts or --quick"),
+    (lambda a: a.fix and a.facts, "--fix needs a live environment, not saved --facts"),
+)
+
+
 def run_check(arguments: argparse.Namespace, stdout: TextIO) -> int:
     from doctor.commands.output import check_output_path, publish, render_report, report_step_summary
-    from doctor.registry import registered_checks
     from doctor.diagnose import diagnose
 
-    if arguments.facts and arguments.python:
-        raise UsageError("--facts and --python cannot be combined: saved facts already name their interpreter")
-    if arguments.budget is not None and not arguments.bench:
-        raise UsageError("--budget is the benchmark's time budget: it goes with --bench")
-    if arguments.bench and (arguments.facts or arguments.quick):
-        raise UsageError("--bench runs the benchmark: it cannot be combined with --facts or --quick")
-    if arguments.deep and (arguments.facts or arguments.bench):
-        raise UsageError("--deep hashes the installed files while collecting: it cannot be combined with --facts or "
-                         "--bench")
-    if arguments.learner and (arguments.facts or arguments.quick):
-        raise UsageError("--learner looks the export's names up by importing the libraries it names: it cannot be "
-                         "combined with --facts or --quick")
+    for refused, why in _REFUSED:
+        if refused(arguments):
+            raise UsageError(why)
     check_output_path(arguments.output)
-    checks, only = registered_checks("check"), None
-    if arguments.only is not None:
-        from doctor.selection import UnknownCheck, checks_named, probes_read
-
-        try:
-            checks = checks_named(arguments.only, checks)
-        except UnknownCheck as exc:
-            raise UsageError(str(exc)) from None
-        only = probes_read(checks)
+    checks, only = _selected_checks(arguments)
     learner = None
     if arguments.learner:
         from doctor.commands.learner import read_learner_input
 
         learner = read_learner_input(arguments.learner)
-    facts = load_facts_file(arguments.facts) if arguments.facts else None
     target = target_of(arguments.python)
     started = time.perf_counter()
-    if arguments.bench:
-        from doctor.commands.bench import collect_with_bench
+    facts = _collect(arguments, target, only, learner)
+    report = diagnose(target, lesson=facts.lesson if facts else arguments.lesson, quick=arguments.quick, facts=facts,
+                      checks=checks, started=started)
+    text = render_report(report, arguments, stdout, verbose=arguments.verbose)
+    publish(text, arguments, stdout, report.summary().words(), "report", lambda: report_step_summary(report, arguments))
+    if arguments.fix:
+        stdout.write("\n")
+        fixed = fix_from_report(report, target, (), arguments.yes, stdout)
+        return fixed if arguments.yes else max(fixed, report.exit_code(strict=arguments.strict))
+    return report.exit_code(strict=arguments.strict)
 
+
+def _selected_checks(arguments: argparse.Namespace):
+    """The checks to run (every check, or those --only names) and the probes they read (None: every probe)."""
+    from doctor.registry import registered_checks
+
+    checks = registered_checks("check")
+    if arguments.only is None:
+        return checks, None
+    from doctor.selection import UnknownCheck, checks_named, probes_read
+
+    try:
+        checks = checks_named(arguments.only, checks)
+    except UnknownCheck as exc:
+        raise UsageError(str(exc)) from None
+    return checks, probes_read(checks)
+
+
+def _collect(arguments: argparse.Namespace, target: Target, only, learner):
+    """The facts this run's options ask for: saved ones, the benchmark's, only some probes', --deep's, the
+    learner's; None leaves a plain collection to ``diagnose``."""
+    facts = load_facts_file(arguments.facts) if arguments.facts else None
+    if arguments.bench:
         from doctor.bench import BenchInputError, check_request
+        from doctor.commands.bench import collect_with_bench
 
         request = BenchRequest() if arguments.budget is None else BenchRequest(budget_s=arguments.budget)
         try:
@@ -64,17 +91,7 @@ def run_check(arguments: argparse.Namespace, stdout: TextIO) -> int:
         from doctor.commands.learner import collect_with_learner
 
         facts = collect_with_learner(target, arguments.lesson, arguments.quick, learner, facts)
-    report = diagnose(target, lesson=facts.lesson if facts else arguments.lesson, quick=arguments.quick, facts=facts,
-                      checks=checks, started=started)
-    text = render_report(report, arguments, stdout, verbose=arguments.verbose)
-    publish(text, arguments, stdout, report.summary().words(), "report", lambda: report_step_summary(report, arguments))
-    if arguments.fix:
-        if arguments.facts:
-            raise UsageError("--fix needs a live environment, not saved --facts")
-        stdout.write("\n")
-        fixed = fix_from_report(report, target, (), arguments.yes, stdout)
-        return fixed if arguments.yes else max(fixed, report.exit_code(strict=arguments.strict))
-    return report.exit_code(strict=arguments.strict)
+    return facts
 
 
 def fix_from_report(report, target: Target, requested: Sequence[str], apply: bool, stdout: TextIO,
