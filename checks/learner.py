@@ -317,77 +317,149 @@ def _requirement_closure(facts, data) -> Optional[set]:
     return seen
 
 
+class _Unresolved:
+    """What the export imports and the target lacks, in the order the lookup met it: ``culprits`` name it in the
+    title, ``evidence`` says why in the detail, and ``to_install`` / ``drifted`` choose the fix. Modules that a
+    --requirements file installs although this environment lacks them are not culprits: they are only
+    mentioned (``listed_elsewhere``)."""
+
+    def __init__(self, closure: Optional[set], requirements_path: Optional[str]):
+        self.closure = closure
+        self.requirements_path = requirements_path
+        self.culprits: List[str] = []
+        self.evidence: List[str] = []
+        self.to_install: Dict[str, None] = {}
+        self.drifted: Dict[str, str] = {}
+        self.listed_elsewhere: List[str] = []
+
+    def module_not_installed(self, module: str, dist: str, reason: str) -> None:
+        if self.closure is not None and canonicalize_name(dist) in self.closure:
+            self.listed_elsewhere.append("%s (%s, listed in %s)" % (module, dist, self.requirements_path))
+            return
+        self.culprits.append("%s (%s, not installed)" % (module, dist))
+        self.to_install[dist] = None
+        self.evidence.append("%s: %s" % (module, reason))
+
+    def module_not_in_version(self, module: str, dist: str, version: str, reason: str) -> None:
+        self.culprits.append("%s (%s %s has no such module)" % (module, dist, version))
+        self.drifted[dist] = version
+        self.evidence.append("%s: %s" % (module, reason))
+
+    def attribute_missing(self, module: str, attribute: str, dist: str, version: Optional[str], reason: str) -> None:
+        self.culprits.append("%s.%s (%s %s)" % (module, attribute, dist, version or "?"))
+        self.drifted[dist] = version or "?"
+        self.evidence.append("%s.%s: %s" % (module, attribute, reason))
+
+    def distribution_unlisted(self, top: str, dist: str) -> None:
+        self.culprits.append("%s (%s, missing from %s)" % (top, dist, self.requirements_path))
+        self.evidence.append("%s: installed here from %s, but neither requirements.txt nor what it installs "
+                             "lists it" % (top, dist))
+        self.to_install[dist] = None
+
+
+def _names_not_looked_up(facts):
+    """The finding when the learner-names probe did not run (skipped) or failed (error); None when its answer
+    can be judged."""
+    outcome = facts.outcome("learner-names")
+    if outcome is None or outcome.status == "skipped":
+        return skipped("the names were not looked up (%s)" % (getattr(outcome, "reason", None) or "not run"))
+    if not outcome.ok:
+        return error("the export's names could not be looked up in %s: %s" % (facts.python, outcome.reason),
+                     detail=outcome.stderr_tail.strip())
+    return None
+
+
+def _reported_by_another_check(facts, data, module: str, explained: Sequence[str]) -> bool:
+    """Modules whose absence another learner check already explains (the training notebook's __main__, the
+    other fastai generation's modules, Python 3.13's pathlib._local): one cause, one finding."""
+    if module == "__main__" or _under(module, explained):
+        return True
+    return _under(module, ("pathlib._local",)) and _pathlib_local_unloadable(facts, data)
+
+
+def _unimportable(record: dict) -> bool:
+    """The module was not found, or was found but raised on import."""
+    return not record.get("found") or bool(record.get("error") and not record.get("imported"))
+
+
+def _judge_module(found: _Unresolved, facts, names: dict, record: dict) -> None:
+    """A looked-up module that does not import is blamed on a missing distribution or on the installed
+    version; one that imports can still lack the names the export takes from it."""
+    module = str(record.get("module"))
+    dist, version = _distribution_of(facts, names, module.split(".")[0])
+    if _unimportable(record):
+        reason = record.get("error") or "no module named %r" % module
+        if version is None:
+            found.module_not_installed(module, dist, reason)
+        else:
+            found.module_not_in_version(module, dist, version, reason)
+        return
+    for attribute, reason in sorted((record.get("missing") or {}).items()):
+        found.attribute_missing(module, attribute, dist, version, reason)
+
+
+def _judge_requirements_closure(found: _Unresolved, data, names: dict) -> None:
+    """Against a --requirements file: every top-level module the export names must come from a distribution
+    that the file (or what it pulls in) installs, even when this environment happens to have it."""
+    distributions = names.get("distributions") or {}
+    for top in sorted({m.split(".")[0] for m, _ in _references(data)} - {"__main__"}):
+        provided = distributions.get(top) or []
+        if provided and not any(canonicalize_name(p) in found.closure for p in provided):
+            found.distribution_unlisted(top, provided[0])
+
+
+def _unresolved(facts, data, names: dict) -> _Unresolved:
+    _, explained = generation_conflict(facts, data)
+    closure = _requirement_closure(facts, data)
+    found = _Unresolved(closure, (_requirements(data) or {}).get("path"))
+    for record in names.get("modules") or ():
+        if not _reported_by_another_check(facts, data, str(record.get("module")), explained):
+            _judge_module(found, facts, names, record)
+    if closure is not None:
+        _judge_requirements_closure(found, data, names)
+    return found
+
+
+def _resolved_finding(name: str, names: dict, found: _Unresolved):
+    looked = len([r for r in names.get("modules") or () if r.get("module") != "__main__"])
+    return ok("every module and name %s imports resolves here (%d modules)%s" % (
+        name, looked, "; %s" % "; ".join(found.listed_elsewhere) if found.listed_elsewhere else ""))
+
+
+def _unresolved_fix(facts, found: _Unresolved):
+    """Install (or add to requirements.txt) what is missing; for what drifted, the versions it was made with.
+    Only an install in this environment gets a command: a requirements file is edited by hand."""
+    texts = []
+    if found.to_install:
+        texts.append("Add to requirements.txt: %s." % ", ".join(found.to_install) if found.closure is not None
+                     else "Install what the export needs.")
+    if found.drifted:
+        texts.append("The export was made with other versions of %s: install the versions it was made with, or "
+                     "re-export it with %s." % (", ".join(found.drifted), ", ".join("%s %s" % item for item in
+                                                                                     found.drifted.items())))
+    if found.to_install and found.closure is None:
+        return install_fix(facts, " ".join(texts), *found.to_install)
+    return fix(" ".join(texts))
+
+
+def _unresolved_finding(facts, name: str, found: _Unresolved):
+    culprits = found.culprits
+    shown = ", ".join(culprits[:3]) + (" and %d more" % (len(culprits) - 3) if len(culprits) > 3 else "")
+    return error("%s needs what this environment lacks: %s" % (name, shown), detail="\n".join(found.evidence),
+                 fix=_unresolved_fix(facts, found))
+
+
 @check("learner-unresolved-names", "Every module and name the export imports resolves here",
        reads=('learner', 'learner-names', 'python', 'packages'), topic="learner", suites=("check", "learner"))
 @reads_export
 def learner_unresolved_names(facts, data):
-    name = _file(data)
-    outcome = facts.outcome("learner-names")
-    if outcome is None or outcome.status == "skipped":
-        yield skipped("the names were not looked up (%s)" % (getattr(outcome, "reason", None) or "not run"))
+    problem = _names_not_looked_up(facts)
+    if problem is not None:
+        yield problem
         return
-    if not outcome.ok:
-        yield error("the export's names could not be looked up in %s: %s" % (facts.python, outcome.reason),
-                    detail=outcome.stderr_tail.strip())
-        return
-    names = outcome.data
-    _, explained = generation_conflict(facts, data)
-    closure = _requirement_closure(facts, data)
-    culprits: List[str] = []
-    evidence: List[str] = []
-    to_install: Dict[str, None] = {}
-    drifted: Dict[str, str] = {}
-    listed_elsewhere: List[str] = []
-    for record in names.get("modules") or ():
-        module = str(record.get("module"))
-        if module == "__main__" or _under(module, explained):
-            continue
-        if _under(module, ("pathlib._local",)) and _pathlib_local_unloadable(facts, data):
-            continue
-        top = module.split(".")[0]
-        dist, version = _distribution_of(facts, names, top)
-        if not record.get("found") or (record.get("error") and not record.get("imported")):
-            reason = record.get("error") or "no module named %r" % module
-            if version is None:
-                if closure is not None and canonicalize_name(dist) in closure:
-                    listed_elsewhere.append("%s (%s, listed in %s)" % (module, dist, _requirements(data).get("path")))
-                    continue
-                culprits.append("%s (%s, not installed)" % (module, dist))
-                to_install[dist] = None
-            else:
-                culprits.append("%s (%s %s has no such module)" % (module, dist, version))
-                drifted[dist] = version
-            evidence.append("%s: %s" % (module, reason))
-            continue
-        for attribute, reason in sorted((record.get("missing") or {}).items()):
-            culprits.append("%s.%s (%s %s)" % (module, attribute, dist, version or "?"))
-            drifted[dist] = version or "?"
-            evidence.append("%s.%s: %s" % (module, attribute, reason))
-    if closure is not None:
-        for top in sorted({m.split(".")[0] for m, _ in _references(data)} - {"__main__"}):
-            provided = (names.get("distributions") or {}).get(top) or []
-            if provided and not any(canonicalize_name(p) in closure for p in provided):
-                culprits.append("%s (%s, missing from %s)" % (top, provided[0], _requirements(data).get("path")))
-                evidence.append("%s: installed here from %s, but neither requirements.txt nor what it installs "
-                                "lists it" % (top, provided[0]))
-                to_install[provided[0]] = None
-    if not culprits:
-        looked = len([r for r in names.get("modules") or () if r.get("module") != "__main__"])
-        yield ok("every module and name %s imports resolves here (%d modules)%s" % (
-            name, looked, "; %s" % "; ".join(listed_elsewhere) if listed_elsewhere else ""))
-        return
-    shown = ", ".join(culprits[:3]) + (" and %d more" % (len(culprits) - 3) if len(culprits) > 3 else "")
-    texts = []
-    if to_install:
-        if closure is not None:
-            texts.append("Add to requirements.txt: %s." % ", ".join(to_install))
-        else:
-            texts.append("Install what the export needs.")
-    if drifted:
-        texts.append("The export was made with other versions of %s: install the versions it was made with, or "
-                     "re-export it with %s." % (", ".join(drifted), ", ".join("%s %s" % item for item in
-                                                                               drifted.items())))
-    finding_fix = (install_fix(facts, " ".join(texts), *to_install) if to_install and closure is None
-                   else fix(" ".join(texts)))
-    yield error("%s needs what this environment lacks: %s" % (name, shown), detail="\n".join(evidence),
-                fix=finding_fix)
+    names = facts.outcome("learner-names").data
+    found = _unresolved(facts, data, names)
+    if found.culprits:
+        yield _unresolved_finding(facts, _file(data), found)
+    else:
+        yield _resolved_finding(_file(data), names, found)
