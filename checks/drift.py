@@ -8,7 +8,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import InvalidVersion, Version
 
 from doctor.findings import Finding, error, fix, info, ok, skipped, warning
-from doctor.lessons import LESSONS, Change, LessonCall
+from doctor.lessons import LESSONS, LessonCall
 from doctor.registry import check
 
 from .commands import conflicts_text, install_fix, plan_install
@@ -64,59 +64,115 @@ def _spelling(call: LessonCall, names: Sequence[str]) -> str:
     return "%s(%s)" % (call.spelled, ", ".join("%s=..." % name for name in names))
 
 
-def _drift_finding(facts, call: LessonCall, record: Dict, names: List[str], deprecated: List[str]) -> Finding:
-    distribution = call.distribution
-    version = record.get("version") or "?"
-    changes: List[Tuple[str, Optional[Change]]] = [(name, call.change(name)) for name in names or deprecated]
-    edits = [(name, change.edit) for name, change in changes if change is not None and change.edit]
-    pins = [change.pin for _, change in changes if change is not None]
-    sources = sorted({change.source for _, change in changes if change is not None})
+def _known_changes(call: LessonCall, names: Sequence[str]) -> Tuple[List[Tuple[str, str]], List[str], List[str]]:
+    """(edits, pins, sources) the course's table of changes knows for these names: an edit for each name
+    something replaced, a pin for each name the table has, and where the table read it."""
+    changes = [(name, call.change(name)) for name in names]
+    known = [(name, change) for name, change in changes if change is not None]
+    edits = [(name, change.edit) for name, change in known if change.edit]
+    pins = [change.pin for _, change in known]
+    sources = sorted({change.source for _, change in known})
+    return edits, pins, sources
+
+
+def _missing_name(call: LessonCall, record: Dict) -> str:
+    """The dotted name up to the part the lookup did not find: `gradio.inputs` for gr.inputs.Image."""
     parts = call.target.split(".")
     missing = record.get("missing")
-    what = ".".join([call.module] + parts[:parts.index(missing) + 1 if missing in parts else len(parts)])
-    if names == [""]:
-        cause = "%s %s has no %s" % (distribution, version, what)
-        if edits:
-            cause += " (now %s)" % edits[0][1]
-    else:
-        one = len(names or deprecated) == 1
-        renamed = [_new_name(edit) for _, edit in edits]
-        verb = "renamed" if len(renamed) == len(names or deprecated) else "removed"
-        cause = "%s %s %s %s" % (distribution, version, verb, "it" if one else "them")
-        if renamed:
-            cause += " " + " and ".join(renamed)
+    return ".".join([call.module] + parts[:parts.index(missing) + 1 if missing in parts else len(parts)])
+
+
+def _missing_title(call: LessonCall, record: Dict, version: str, edits: Sequence[Tuple[str, str]]) -> str:
+    cause = "%s %s has no %s" % (call.distribution, version, _missing_name(call, record))
+    if edits:
+        cause += " (now %s)" % edits[0][1]
+    return "`%s` fails: %s" % (_spelling(call, [""]), cause)
+
+
+def _rejected_title(call: LessonCall, version: str, rejected: List[str], edits: Sequence[Tuple[str, str]]) -> str:
+    """Keywords that have a replacement were renamed; when some have none, the library removed them."""
+    renamed = [_new_name(edit) for _, edit in edits]
+    verb = "renamed" if len(renamed) == len(rejected) else "removed"
+    cause = "%s %s %s %s" % (call.distribution, version, verb, "it" if len(rejected) == 1 else "them")
+    if renamed:
+        cause += " " + " and ".join(renamed)
+    return "`%s` fails: %s" % (_spelling(call, rejected), cause)
+
+
+def _deprecated_title(call: LessonCall, deprecated: List[str], edits: Sequence[Tuple[str, str]]) -> str:
+    return "`%s` works but is deprecated: a later %s %s" % (
+        _spelling(call, deprecated), call.distribution, "renames it" if edits else "removes it")
+
+
+def _drift_detail(call: LessonCall, record: Dict, version: str, names: List[str], deprecated: List[str],
+                  sources: Sequence[str]) -> str:
     detail = ["%s" % call.code, "from %s" % call.notebook]
     if names and names != [""]:
         detail.append("%s %s does not accept: %s (read from its %s)" % (
-            distribution, version, ", ".join(names), record.get("how") or "signature"))
+            call.distribution, version, ", ".join(names), record.get("how") or "signature"))
     if deprecated:
         detail.append("still accepted with a deprecation warning: %s" % ", ".join(deprecated))
     if sources:
         detail.append("source: %s" % "; ".join(sources))
+    return "\n".join(detail)
+
+
+def _pin_advice(facts, distribution: str, pins: Sequence[str]) -> Tuple[str, Optional[str]]:
+    """(words, command) for keeping the course's code as written: the strictest pin, or why no pin can do it
+    (the pin would break another installed distribution); without a known pin, where to look instead."""
+    if not pins:
+        return "Check %s's changelog for what replaced it." % distribution, None
+    pin = _strictest(pins)
+    plan = plan_install(facts, pin)
+    if plan.command:
+        return "Or keep the course's code as written, with a %s that still accepts it:" % distribution, plan.command
+    return "(Pinning %s to keep the course's code is no way out: %s.)" % (pin, conflicts_text(plan.conflicts)), None
+
+
+def _drift_fix(facts, call: LessonCall, edits: Sequence[Tuple[str, str]], pins: Sequence[str]):
+    """Edit the notebook to the new spelling, or pin the library to the one the course was written for."""
     text = []
     if edits:
         text.append("Edit the notebook: %s." % "; ".join(
             "`%s` -> `%s`" % (("%s=" % name) if name else call.code, edit) for name, edit in edits))
-    command = None
-    if pins:
-        pin = _strictest(pins)
-        plan = plan_install(facts, pin)
-        command = plan.command
-        if command:
-            text.append("Or keep the course's code as written, with a %s that still accepts it:" % distribution)
-        else:
-            text.append("(Pinning %s to keep the course's code is no way out: %s.)"
-                        % (pin, conflicts_text(plan.conflicts)))
-    else:
-        text.append("Check %s's changelog for what replaced it." % distribution)
-    status = "info" if not names else call.status
-    title_names = names if names else deprecated
+    advice, command = _pin_advice(facts, call.distribution, pins)
+    text.append(advice)
+    return fix(" ".join(text), *([command] if command else []))
+
+
+def _drift_finding(facts, call: LessonCall, record: Dict, names: List[str], deprecated: List[str]) -> Finding:
+    """One finding for a call that drifted: ``names`` is [""] when the name itself is missing, else the keywords
+    the library rejects; with no rejected keyword, the ``deprecated`` ones make it an info that a later release
+    breaks the call."""
+    version = record.get("version") or "?"
+    edits, pins, sources = _known_changes(call, names or deprecated)
     if not names:
-        title = "`%s` works but is deprecated: a later %s %s" % (
-            _spelling(call, title_names), distribution, "renames it" if edits else "removes it")
+        status, title = "info", _deprecated_title(call, deprecated, edits)
+    elif names == [""]:
+        status, title = call.status, _missing_title(call, record, version, edits)
     else:
-        title = "`%s` fails: %s" % (_spelling(call, title_names), cause)
-    return _STATUS[status](title, detail="\n".join(detail), fix=fix(" ".join(text), *([command] if command else [])))
+        status, title = call.status, _rejected_title(call, version, names, edits)
+    return _STATUS[status](title, detail=_drift_detail(call, record, version, names, deprecated, sources),
+                           fix=_drift_fix(facts, call, edits, pins))
+
+
+def _not_checkable(record: Optional[Dict]) -> bool:
+    """Not installed or not importable: lesson-imports and lesson-optional-imports say so."""
+    return record is None or not record.get("installed") or bool(record.get("import_error")
+                                                                  or record.get("probe_error"))
+
+
+def _call_drift(facts, call: LessonCall, record: Dict) -> Optional[Finding]:
+    """The finding for a call whose name is missing or whose keywords are rejected or deprecated; None when the
+    installed library takes the call as the lesson writes it."""
+    if record.get("missing"):
+        return _drift_finding(facts, call, record, [""], [])
+    keywords = record.get("keywords") or {}
+    rejected = [k for k in call.keywords if keywords.get(k) == "rejected"]
+    deprecated = [k for k in call.keywords if keywords.get(k) == "deprecated"]
+    if rejected or deprecated:
+        return _drift_finding(facts, call, record, rejected, deprecated)
+    return None
 
 
 @check("lesson-api-drift", "The lesson's own library calls (TrainingArguments, gr.inputs, DDGS) match the installed "
@@ -134,18 +190,12 @@ def lesson_api_drift(facts):
     checked, problems = [], []
     for call in profile.calls:
         record = _record_for(call, records)
-        # Not installed or not importable: lesson-imports and lesson-optional-imports say so.
-        if record is None or not record.get("installed") or record.get("import_error") or record.get("probe_error"):
+        if _not_checkable(record):
             continue
         checked.append("%s  (%s %s)" % (call.code, call.distribution, record.get("version") or "?"))
-        if record.get("missing"):
-            problems.append(_drift_finding(facts, call, record, [""], []))
-            continue
-        keywords = record.get("keywords") or {}
-        rejected = [k for k in call.keywords if keywords.get(k) == "rejected"]
-        deprecated = [k for k in call.keywords if keywords.get(k) == "deprecated"]
-        if rejected or deprecated:
-            problems.append(_drift_finding(facts, call, record, rejected, deprecated))
+        problem = _call_drift(facts, call, record)
+        if problem is not None:
+            problems.append(problem)
     if problems:
         yield from problems
         return
