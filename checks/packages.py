@@ -126,46 +126,74 @@ def _count(problems, where):
     return "%d broken requirement%s %s" % (len(problems), "" if len(problems) == 1 else "s", where)
 
 
-@check("package-requirements", "Requirement conflicts among installed distributions (what pip check finds)",
-       needs=("packages",), reads=('python',), topic="packages")
-def package_requirements(facts):
-    problems = requirement_problems(facts)
-    broken = (facts.data("packages") or {}).get("broken") or []
-    unparsable = [(dist, text) for dist in facts.derived.distributions.values()
-                  for text in unparsable_requirements(dist)]
+def _unparsable(facts):
+    """(distribution, requirement text) for every requirement its metadata declares that packaging cannot parse."""
+    return [(dist, text) for dist in facts.derived.distributions.values() for text in unparsable_requirements(dist)]
+
+
+def _by_stack(facts, problems):
+    """(in the course stack, elsewhere): a broken requirement of a lesson's distribution breaks the lesson;
+    another one only makes pip complain. The stack's come first, in the title and in the detail."""
     stack = facts.derived.lesson_stack
     in_stack = [p for p in problems if canonicalize_name(p[0].name) in stack]
     elsewhere = [p for p in problems if canonicalize_name(p[0].name) not in stack]
-    ordered = in_stack + elsewhere
-    remedies = [_remedy(facts, *problem) for problem in ordered]
+    return in_stack, elsewhere
+
+
+def _detail_lines(ordered, remedies, broken, unparsable):
+    """pip check's own lines, then why a direct remedy could not be installed, then the metadata that could not
+    be read."""
     lines = [_describe(*p) for p in ordered]
     lines += ["%s cannot be installed: %s" % (_requirement_spec(p[1]), conflicts_text(conflicts))
               for p, (_, conflicts) in zip(ordered, remedies) if conflicts]
     lines += ["unreadable metadata at %s: %s" % (item["path"], item["error"]) for item in broken]
     lines += ["%s %s declares an unparsable requirement %r" % (d.name, d.version, text) for d, text in unparsable]
-    commands = _one_command(facts, [words for words, _ in remedies]) if remedies else []
-    if ordered:
-        first, (_, first_conflicts) = ordered[0], remedies[0]
-        title = _problem_title(*first, first_conflicts)
-        if len(ordered) > 1:
-            title += "; and %d more" % (len(ordered) - 1)
+    return lines
+
+
+def _and_more(first, count):
+    return first + ("; and %d more" % (count - 1) if count > 1 else "")
+
+
+def _broken_requirements_finding(facts, in_stack, elsewhere, remedies, lines):
+    """An error when the course stack's requirements are broken, a warning when only others' are; one command
+    for every remedy."""
+    ordered = in_stack + elsewhere
+    title = _and_more(_problem_title(*ordered[0], remedies[0][1]), len(ordered))
+    commands = _one_command(facts, [words for words, _ in remedies])
     if in_stack:
-        yield error(
+        return error(
             title,
             detail="\n".join([_count(in_stack, "in the course stack") + ":"] + lines),
             fix=fix("Install versions that satisfy every requirement (pip resolves the set together):", *commands),
         )
-    elif elsewhere:
-        yield warning(
-            title,
-            detail="\n".join([_count(elsewhere, "outside the course stack") + ":"] + lines),
-            fix=fix("These do not touch the lessons, but pip will complain about them:", *commands),
-        )
+    return warning(
+        title,
+        detail="\n".join([_count(elsewhere, "outside the course stack") + ":"] + lines),
+        fix=fix("These do not touch the lessons, but pip will complain about them:", *commands),
+    )
+
+
+def _unreadable_metadata_finding(broken, unparsable, lines):
+    """Metadata pip check cannot read either: no install mends it, so a warning without a fix."""
+    culprits = ["unreadable metadata at %s" % item["path"] for item in broken]
+    culprits += ["%s %s declares an unparsable requirement" % (d.name, d.version) for d, _ in unparsable]
+    return warning(_and_more(culprits[0], len(culprits)), detail="\n".join(lines))
+
+
+@check("package-requirements", "Requirement conflicts among installed distributions (what pip check finds)",
+       needs=("packages",), reads=('python',), topic="packages")
+def package_requirements(facts):
+    broken = (facts.data("packages") or {}).get("broken") or []
+    unparsable = _unparsable(facts)
+    in_stack, elsewhere = _by_stack(facts, requirement_problems(facts))
+    ordered = in_stack + elsewhere
+    remedies = [_remedy(facts, *problem) for problem in ordered]
+    lines = _detail_lines(ordered, remedies, broken, unparsable)
+    if ordered:
+        yield _broken_requirements_finding(facts, in_stack, elsewhere, remedies, lines)
     elif broken or unparsable:
-        culprits = ["unreadable metadata at %s" % item["path"] for item in broken]
-        culprits += ["%s %s declares an unparsable requirement" % (d.name, d.version) for d, _ in unparsable]
-        yield warning(culprits[0] + ("; and %d more" % (len(culprits) - 1) if len(culprits) > 1 else ""),
-                      detail="\n".join(lines))
+        yield _unreadable_metadata_finding(broken, unparsable, lines)
     else:
         yield ok("no broken requirements among %d distributions" % len(facts.derived.distributions))
 
