@@ -143,36 +143,49 @@ def _optional_missing(facts, statements):
     )
 
 
-@check("lesson-optional-imports", "The lesson's optional imports (image search, deployment, extras)",
-       reads=('imports', 'python', 'packages'), topic="lesson")
-def lesson_optional_imports(facts):
+def _optional_from_metadata(facts):
+    """Without the imports probe's statements (a quick check, or the probe did not finish), find_spec still
+    tells which optional packages are missing; whether an installed one imports is not known."""
     profile = LESSONS.get(facts.lesson)
-    outcome, statements = _imports(facts)
-    if statements is None:
-        missing = missing_packages(facts, profile.optional) if profile and facts.data("python") else []
-        if missing:
-            yield _optional_missing(facts, [s for s in profile.optional
-                                            if distribution_for(statement_package(s)) in missing])
-        else:
-            yield skipped("%s imports did not run" % _title(facts))
-        return
-    optional = [s for s in statements if not s["required"]]
-    failed = [s for s in optional if not s["ok"]]
-    if not failed:
-        yield ok("all %d optional imports work" % len(optional) if optional else "no optional imports")
-        return
-    broken = [s for s in failed if not not_installed(s["statement"], s["error"])]
-    if not broken:
-        yield _optional_missing(facts, [s["statement"] for s in failed])
-        return
-    # One that is installed but fails to import is a problem.
+    missing = missing_packages(facts, profile.optional) if profile and facts.data("python") else []
+    if not missing:
+        return skipped("%s imports did not run" % _title(facts))
+    return _optional_missing(facts, [s for s in profile.optional if distribution_for(statement_package(s)) in missing])
+
+
+def _optional_broken(facts, failed, broken):
+    """An optional package that is installed but fails to import is a problem: a warning naming the broken ones,
+    with every failure's cause and the commands that mend them."""
     explanations = [(s, explain_import_error(facts, s["error"])) for s in failed]
     commands = [command for _, e in explanations if e.fix for command in e.fix.commands]
     one = len(broken) == 1
-    yield warning(
+    return warning(
         "%d optional import%s %s: %s" % (len(broken), "" if one else "s", "fails" if one else "fail",
                                          ", ".join("`%s`" % s["statement"] for s in broken)),
         detail="\n".join("%s: %s" % (s["statement"], e.cause) for s, e in explanations),
         fix=fix("Parts of the lesson need these; install them if you follow those parts:", *commands)
         if commands else None,
     )
+
+
+def _optional_imported(facts, statements):
+    """The probe's optional statements: all work (ok), only absent packages fail (info), or some installed one
+    fails (warning)."""
+    optional = [s for s in statements if not s["required"]]
+    failed = [s for s in optional if not s["ok"]]
+    if not failed:
+        return ok("all %d optional imports work" % len(optional) if optional else "no optional imports")
+    broken = [s for s in failed if not not_installed(s["statement"], s["error"])]
+    if not broken:
+        return _optional_missing(facts, [s["statement"] for s in failed])
+    return _optional_broken(facts, failed, broken)
+
+
+@check("lesson-optional-imports", "The lesson's optional imports (image search, deployment, extras)",
+       reads=('imports', 'python', 'packages'), topic="lesson")
+def lesson_optional_imports(facts):
+    _, statements = _imports(facts)
+    if statements is None:
+        yield _optional_from_metadata(facts)
+    else:
+        yield _optional_imported(facts, statements)
