@@ -691,3 +691,11 @@ def test_fix_texts_escape_control_characters():
                            applying=False)
     assert "read-only: " + HOSTILE_SHOWN in text and "reinstall \\x07torch" in text
     assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f]", text)
+
+
+def test_the_ops_table_escapes_control_characters_in_an_ops_evidence():
+    """An op's evidence is the target's own error text; the table shows it, not what it would do to a terminal."""
+    hostile = dict(OPS, ops=[op_record("conv2d", (1,), "resnet", "error", HOSTILE)])
+    text = render_ops_text(ops_report(dict(hostile, device="cuda", torch="2.14.1+cu130"), seconds=1.0))
+    assert "\\x1b[2Jcleared" in text
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f]", text)

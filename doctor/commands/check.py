@@ -101,7 +101,7 @@ def fix_from_report(report, target: Target, requested: Sequence[str], apply: boo
     from doctor.fixes import FixRefused, apply_plan
     from doctor.fixes.workflow import propose, recheck
     from doctor.render.fix_text import render_applied, render_proposal
-    from doctor.render.text import Style
+    from doctor.render.text import Style, printable
 
     proposal = propose(report, requested)
     stdout.write(render_proposal(proposal, applying=apply, installing=install))
@@ -118,7 +118,7 @@ def fix_from_report(report, target: Target, requested: Sequence[str], apply: boo
         try:
             writes = apply_plan(plan)
         except (FixRefused, OSError) as exc:
-            stdout.write("%s: not applied: %s\n" % (plan.fix_id, exc))
+            stdout.write("%s: not applied: %s\n" % (plan.fix_id, printable(str(exc))))
             return EXIT_FINDINGS
         results.append((plan, writes, recheck(target, report.facts.lesson, plan)))
     stdout.write(render_applied(results, Style.for_stream(stdout)))

@@ -14,6 +14,7 @@ def run_ops(arguments: argparse.Namespace, stdout: TextIO) -> int:
     from doctor.requests import OpsRequest
     from doctor.results.ops import SEVERE_CLASSES, available_devices, by_class, torch_failure
     from doctor.probes.programs.op_catalog import catalog_names
+    from doctor.render.text import printable
     from doctor.commands.output import check_output_path, publish, render_report, report_step_summary
     from doctor.report import ops_report
 
@@ -39,10 +40,10 @@ def run_ops(arguments: argparse.Namespace, stdout: TextIO) -> int:
     failure = torch_failure(torch)
     if failure is not None:
         stdout.write("dl-doctor ops: torch does not import in %s (%s); dl-doctor check names the cause\n"
-                     % (python, failure))
+                     % (printable(python), printable(failure)))
         return EXIT_FINDINGS
     if not ops.ok:
-        stdout.write("dl-doctor ops: the op run failed: %s\n" % ops.reason)
+        stdout.write("dl-doctor ops: the op run failed: %s\n" % printable(ops.reason or ""))
         return EXIT_FINDINGS
     data = ops.data
     if not data.get("available"):

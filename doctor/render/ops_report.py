@@ -5,6 +5,7 @@ those expectations alone."""
 from typing import Any, Mapping
 
 from doctor.report import Report
+from doctor.render.text import printable
 from doctor.results.mps_expectations import FAILS, MAY_FAIL
 
 EVIDENCE_WIDTH = 70
@@ -21,7 +22,7 @@ def render_ops_text(report: Report) -> str:
     expected = any(op.record.get("torch_expects") for op in results)
     disagreements = []
     for op in results:
-        evidence = op.evidence.replace("\n", " ")
+        evidence = printable(op.evidence.replace("\n", " "))
         if len(evidence) > EVIDENCE_WIDTH:
             evidence = evidence[: EVIDENCE_WIDTH - 3] + "..."
         seconds = op.record.get("seconds")
