@@ -2,8 +2,8 @@
 real probes finding it, the plan applied, a real kernel started from the rewritten kernelspec running the
 examined venv, and undo restoring kernel.json byte for byte.
 
-``dl-doctor fix`` offers the plan once doctor/fixes/workflow.py lists ``KERNELSPEC`` among its automatic fixes;
-until then this test drives the fixes framework's public functions (apply_plan, Journal.undo) itself."""
+The first test drives the fixes framework's public functions (apply_plan, Journal.undo); the second does the same
+through ``dl-doctor fix`` as a learner would."""
 
 import json
 import os
@@ -84,4 +84,23 @@ def test_the_gone_interpreter_is_found_fixed_so_a_real_kernel_starts_and_undone_
     assert [applied.changed for applied in apply_plan(plan)] == [False]
 
     assert Journal(plan.prefix).undo() == ["restored %s" % spec]
+    assert spec.read_bytes() == original
+
+
+def test_dl_doctor_fix_rewrites_the_kernelspec_and_fix_undo_restores_it(setting):
+    folder, python, spec, env = setting
+    original = spec.read_bytes()
+
+    def fix(*arguments):
+        return run_cli("fix", "--python", str(python), *arguments, cwd=str(folder), env=env)
+
+    dry = fix("kernelspec")
+    assert "would write %s" % spec in dry.stdout, dry.stdout + dry.stderr
+    assert spec.read_bytes() == original
+    applied = fix("kernelspec", "--yes")
+    assert "kernelspec: wrote %s" % spec in applied.stdout, applied.stdout + applied.stderr
+    assert "kernelspec: fixed" in applied.stdout
+    assert json.loads(spec.read_text())["argv"][0] == str(python)
+    undone = fix("--undo")
+    assert undone.returncode == 0, undone.stdout + undone.stderr
     assert spec.read_bytes() == original
