@@ -2,13 +2,13 @@
 /dev/shm, where DataLoader workers hand their batches over.
 
 LESSON_BATCHES is the data: each lesson's default training batch as the course's notebooks make it, and the memory
-one training step of it takes, measured by benchmarks/lesson_memory.py (peak parameters, gradients, Adam state,
+one training step of it takes, measured by benchmarks/lesson_memory.py (peak parameters, gradients, Adam(W) state,
 activations and temporaries of one step, on the CPU under torch's MemTracker).
 """
 
 import re
 from dataclasses import dataclass
-from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Union
 
 from doctor.findings import fix, info, ok, skipped, warning
 from doctor.registry import check
@@ -37,8 +37,24 @@ TORCH_WATERMARK_WARNING = "0. : disables high watermark limit (may cause system 
 APPLE_SMALL_MEMORY = 8 * GIB
 
 
+class MeasuredStep:
+    """One training step measured at the lesson's batch: ``fixed_mib`` (parameters, buffers, gradients, optimizer
+    state) and ``batch_mib`` (activations and temporaries at ``batch_size``)."""
+
+    batch_size: int
+    fixed_mib: int
+    batch_mib: int
+
+    def step_mib(self, batch_size: Optional[int] = None) -> float:
+        """One training step at ``batch_size`` (the lesson's by default); activations grow with the batch."""
+        return self.fixed_mib + self.batch_mib * (batch_size or self.batch_size) / self.batch_size
+
+    def gpu_mib(self, batch_size: Optional[int] = None) -> float:
+        return self.step_mib(batch_size) + CUDA_ALLOWANCE_MIB
+
+
 @dataclass(frozen=True)
-class LessonBatch:
+class LessonBatch(MeasuredStep):
     """A lesson's default training batch: the model as the notebook passes it to vision_learner, the images the model
     sees (after batch_tfms) and those a DataLoader worker sends (uint8, after item_tfms), and what one training step
     of it takes: ``fixed_mib`` (parameters, buffers, gradients, Adam state) and ``batch_mib`` (activations and
@@ -55,12 +71,7 @@ class LessonBatch:
     fixed_mib: int
     batch_mib: int
 
-    def step_mib(self, batch_size: Optional[int] = None) -> float:
-        """One training step at ``batch_size`` (the lesson's by default); activations grow with the batch."""
-        return self.fixed_mib + self.batch_mib * (batch_size or self.batch_size) / self.batch_size
-
-    def gpu_mib(self, batch_size: Optional[int] = None) -> float:
-        return self.step_mib(batch_size) + CUDA_ALLOWANCE_MIB
+    guide = "https://docs.fast.ai/callback.fp16.html"
 
     def worker_batch_bytes(self) -> int:
         """One batch as a worker hands it over: uint8 images (fastai converts them to float on the device, in
@@ -72,10 +83,32 @@ class LessonBatch:
                                               ", mixed precision" if self.mixed_precision else "")
 
 
+@dataclass(frozen=True)
+class TrainerBatch(MeasuredStep):
+    """A lesson's default training batch under Hugging Face's Trainer: rows of token ids padded to the longest of the
+    batch (the Trainer's DataCollatorWithPadding), ``sequence_length`` the padded length measured. The Trainer loads
+    them in the notebook's own process (TrainingArguments' dataloader_num_workers is 0), so no /dev/shm."""
+
+    notebook: str
+    code: str
+    model: str
+    batch_size: int
+    sequence_length: int
+    mixed_precision: bool
+    fixed_mib: int
+    batch_mib: int
+
+    guide = "https://huggingface.co/docs/transformers/perf_train_gpu_one"
+
+    def described(self) -> str:
+        return "%s, %d texts of up to %d tokens%s" % (self.model, self.batch_size, self.sequence_length,
+                                                      ", mixed precision" if self.mixed_precision else "")
+
+
 _COURSE22 = "fastai/course22 "
 
 # Figures: python benchmarks/lesson_memory.py (torch 2.14.1, fastai 2.8.12, timm 1.0.31 for lessons 6 and 7).
-LESSON_BATCHES: Dict[int, LessonBatch] = {
+LESSON_BATCHES: Dict[int, Union[LessonBatch, TrainerBatch]] = {
     1: LessonBatch(_COURSE22 + "00-is-it-a-bird-creating-a-model-from-your-own-data.ipynb",
                    "DataBlock(..., item_tfms=[Resize(192, method='squish')]).dataloaders(path); "
                    "vision_learner(dls, resnet18)",
@@ -83,6 +116,16 @@ LESSON_BATCHES: Dict[int, LessonBatch] = {
     2: LessonBatch(_COURSE22 + "02-saving-a-basic-fastai-model.ipynb",
                    "ImageDataLoaders.from_name_func(..., item_tfms=Resize(192)); vision_learner(dls, resnet18)",
                    "resnet18", 2, 64, (192, 192), (192, 192), False, 179, 1008),
+    # slides/nlp-intro.ipynb is the repository's copy of the lesson's Kaggle notebook "Getting started with NLP for
+    # absolute beginners"; its tok_func neither truncates nor pads, so the Trainer's collator pads each batch to its
+    # longest "TEXT1: A47; TEXT2: ...; ANC1: ..." row. 48 tokens is an estimate of the longest (about 16 for the
+    # template, [CLS] and [SEP], the rest for a long target and anchor), not a count: deberta-v3's tokenizer needs
+    # its spm.model, which could not be downloaded. Figure: PYTHONPATH=/tmp/nlplib python
+    # benchmarks/lesson_memory.py 4 (transformers 5.25.0); batch_mib measured 2,839 at 32 tokens, 4,537 at 64.
+    4: TrainerBatch(_COURSE22 + "slides/nlp-intro.ipynb",
+                    "bs = 128; TrainingArguments('outputs', ..., fp16=True, per_device_train_batch_size=bs, ...); "
+                    "AutoModelForSequenceClassification.from_pretrained('microsoft/deberta-v3-small', num_labels=1)",
+                    "deberta-v3-small", 128, 48, True, 2165, 3674),
     6: LessonBatch(_COURSE22 + "08-first-steps-road-to-the-top-part-1.ipynb",
                    "ImageDataLoaders.from_folder(..., item_tfms=Resize(480, method='squish'), "
                    "batch_tfms=aug_transforms(size=128, min_scale=0.75)); vision_learner(dls, 'resnet26d').to_fp16()",
@@ -98,11 +141,11 @@ def _gib(mib: float) -> str:
     return "%.1f GiB" % (mib / 1024)
 
 
-def _lesson_batch(facts) -> Optional[LessonBatch]:
+def _lesson_batch(facts) -> Optional[MeasuredStep]:
     return LESSON_BATCHES.get(facts.lesson)
 
 
-def _smaller_batch(batch: LessonBatch, available_mib: float, needed) -> Optional[int]:
+def _smaller_batch(batch: MeasuredStep, available_mib: float, needed) -> Optional[int]:
     """The largest power-of-two batch below the lesson's whose step ``needed(bs)`` fits ``available_mib``."""
     size = batch.batch_size // 2
     while size >= 1:
@@ -112,10 +155,12 @@ def _smaller_batch(batch: LessonBatch, available_mib: float, needed) -> Optional
     return None
 
 
-def _batch_fix(batch: LessonBatch, smaller: Optional[int], lesson: int, cuda: bool = True):
+def _batch_fix(batch: MeasuredStep, smaller: Optional[int], lesson: int, cuda: bool = True):
     if smaller is None:
         return fix("Free the GPU first: restart this kernel if an earlier run filled it, shut down the other processes "
                    "gpu-processes names; or train where the GPU has more memory.")
+    if isinstance(batch, TrainerBatch):
+        return _trainer_batch_fix(batch, smaller, lesson, cuda)
     loader = ".dataloaders(path, bs=%d)" % smaller
     precision = ("it already trains in mixed precision (.to_fp16())" if batch.mixed_precision
                  else "learn = vision_learner(dls, %s, metrics=error_rate).to_fp16()" % batch.model)
@@ -130,6 +175,23 @@ def _batch_fix(batch: LessonBatch, smaller: Optional[int], lesson: int, cuda: bo
     return fix("Pass a smaller batch to the DataLoaders (lesson %d's notebook uses bs=%d), and train in mixed "
                "precision, which about halves the activations. Restart the kernel first if an earlier run already "
                "filled the memory." % (lesson, batch.batch_size), loader, precision)
+
+
+def _trainer_batch_fix(batch: TrainerBatch, smaller: int, lesson: int, cuda: bool):
+    """The notebook's ``bs`` is TrainingArguments' per_device_train_batch_size; gradient_accumulation_steps keeps the
+    batch each optimizer step sees (and so the notebook's learning rate) at the lesson's."""
+    steps = batch.batch_size // smaller
+    text = ("Train on a smaller batch: lesson %d's notebook sets bs = %d, which TrainingArguments takes as "
+            "per_device_train_batch_size (and bs*2 for evaluation); gradient_accumulation_steps=%d keeps the batch "
+            "each optimizer step sees at %d." % (lesson, batch.batch_size, steps, batch.batch_size))
+    if cuda:
+        text += (" It already trains in mixed precision (fp16=True). Restart the kernel first if an earlier run "
+                 "already filled the memory.")
+    else:
+        text += " Close other applications while training."
+    return fix(text, "bs = %d" % smaller,
+               "args = TrainingArguments('outputs', ..., per_device_train_batch_size=bs, "
+               "gradient_accumulation_steps=%d)" % steps)
 
 
 def _visible_gpu(nvidia_gpus: Sequence[Mapping[str, Any]], visible: Optional[str]) -> Optional[Mapping[str, Any]]:
@@ -210,7 +272,7 @@ def gpu_memory(facts):
         + ("" if smaller else " Even a batch of 1 would not fit in what is free: the model, its gradients and the "
                               "optimizer state alone take %d MiB." % batch.fixed_mib),
         fix=_batch_fix(batch, smaller, facts.lesson),
-        links=("https://docs.fast.ai/callback.fp16.html",),
+        links=(batch.guide,),
     )
 
 
@@ -360,6 +422,10 @@ def shared_memory(facts):
     batch = _lesson_batch(facts)
     if batch is None:
         yield skipped("lesson %d loads no image batches dl-doctor has measured" % facts.lesson)
+        return
+    if isinstance(batch, TrainerBatch):
+        yield skipped("lesson %d's Trainer loads its batches in the notebook's own process (dataloader_num_workers=0):"
+                      " nothing goes through /dev/shm" % facts.lesson)
         return
     workers = shm_workers(python.get("usable_cpus") or python.get("cpu_count") or 1)
     needed = workers * PREFETCH_FACTOR * batch.worker_batch_bytes()

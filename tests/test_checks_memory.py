@@ -37,7 +37,16 @@ GPU_MEMORY_CASES = [
      ["1.1 GiB free of 12.0 GiB", "rest is in use", "Even a batch of 1 would not fit", "Free the GPU first"]),
     ("lesson-7-convnext-fp16", {"hardware": _gpu(4096, 3000)}, 7, "warning",
      ["convnext_small_in22k", "mixed precision", "already trains in mixed precision", "bs=32"]),
-    ("lesson-without-figure", {"hardware": _gpu(4096, 3000)}, 4, "ok", ["lesson 4 trains no model"]),
+    ("lesson-4-deberta-fits-a-t4", {"hardware": _gpu(15360, 14900, name="Tesla T4")}, 4, "ok",
+     ["14.6 GiB free of 15.0 GiB", "lesson 4's default batch needs about 6.7 GiB", "microsoft/deberta-v3-small",
+      "per_device_train_batch_size=bs"]),
+    ("lesson-4-deberta-6-gib-card", {"hardware": _gpu(6144, 5800)}, 4, "warning",
+     ["deberta-v3-small, 128 texts of up to 48 tokens, mixed precision", "needs about 6.7 GiB",
+      "GPU has only 6.0 GiB in all", "bs = 128, which TrainingArguments takes as per_device_train_batch_size",
+      "already trains in mixed precision (fp16=True)", "bs = 64", "gradient_accumulation_steps=2"]),
+    ("lesson-4-deberta-crowded", {"hardware": _gpu(12288, 3000, [KERNEL])}, 4, "warning",
+     ["rest is in use", "Even a batch of 1 would not fit", "alone take 2165 MiB", "Free the GPU first"]),
+    ("lesson-without-figure", {"hardware": _gpu(4096, 3000)}, 5, "ok", ["lesson 5 trains no model"]),
     ("nvidia-smi-without-free", {"hardware": _gpu(4096, None), "torch": _torch_without_free()}, 1, "info",
      ["did not say how much memory"]),
     ("no-gpu", {"hardware": {"nvidia": {"source": None, "gpus": [], "error": "nvml: no libnvidia-ml"}},
@@ -59,6 +68,15 @@ def test_gpu_memory_suggests_a_batch_that_fits_what_is_free():
     finding = one("gpu-memory", build(hardware=_gpu(4096, 1800)))
     suggested = int(commands(finding)[0].split("bs=")[1].rstrip(")"))
     assert LESSON_BATCHES[1].gpu_mib(suggested) <= 1800 < LESSON_BATCHES[1].gpu_mib(suggested * 2)
+
+
+def test_gpu_memory_lesson_4_fix_speaks_of_the_trainer_not_fastai():
+    finding = one("gpu-memory", build(hardware=_gpu(6144, 5800), lesson=4))
+    assert commands(finding) == ("bs = 64", "args = TrainingArguments('outputs', ..., per_device_train_batch_size=bs, "
+                                            "gradient_accumulation_steps=2)")
+    for fastai_word in (".to_fp16()", ".dataloaders(", "vision_learner"):
+        assert fastai_word not in words(finding), fastai_word
+    assert finding.links == ("https://huggingface.co/docs/transformers/perf_train_gpu_one",)
 
 
 def test_gpu_memory_reads_the_gpu_cuda_visible_devices_picks():
@@ -138,6 +156,8 @@ APPLE_CASES = [
                                                 "bs=32", "MPS backend out of memory"]),
     ("16-gib", _mac(16 * GIB), 1, "ok", ["16.0 GiB of unified memory"]),
     ("8-gib-lesson-without-figure", _mac(8 * GIB), 5, "warning", ["bs=32"]),
+    ("8-gib-lesson-4-trainer", _mac(8 * GIB), 4, "warning",
+     ["lesson 4's default batch needs about 5.7 GiB", "bs = 64", "gradient_accumulation_steps=2"]),
     ("memsize-unreadable", _mac(None), 1, "info", ["hw.memsize"]),
     ("linux", {}, 1, "skipped", ["not macOS"]),
 ]
@@ -194,7 +214,9 @@ SHM_CASES = [
      ["2 DataLoader workers need about 169 MiB", "64 uint8 images of 480x480"]),
     ("mostly-used", _shm(8 * GIB, 10 * MIB, 2), 1, "warning", ["10 MiB free of 8.0 GiB"]),
     ("host-shm", {}, 6, "ok", ["8 workers need about"]),
-    ("lesson-without-images", _shm(64 * MIB, 64 * MIB, 16), 4, "skipped", ["lesson 4"]),
+    ("lesson-4-trainer-loads-in-process", _shm(64 * MIB, 64 * MIB, 16), 4, "skipped",
+     ["lesson 4's Trainer", "dataloader_num_workers=0"]),
+    ("lesson-without-images", _shm(64 * MIB, 64 * MIB, 16), 5, "skipped", ["lesson 5"]),
     ("unreadable", {"python": {"shared_memory": None}}, 1, "info", ["could not be read"]),
     ("mac", _mac(16 * GIB), 1, "skipped", ["not Linux"]),
 ]
