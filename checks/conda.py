@@ -1,6 +1,7 @@
 """conda environments: torch from the ``pytorch`` channel, which stopped publishing at 2.5, and packages that both
 conda and pip installed into the same prefix (two records of one package, pip's files over conda's)."""
 
+import functools
 import re
 
 from packaging.utils import canonicalize_name
@@ -23,14 +24,24 @@ def _conda(facts, *words):
     return command_line(facts, "conda", *words)
 
 
+def in_conda_environment(body):
+    """A conda check judges the installs probe's answer and the environment's prefix; outside a conda environment
+    it gives the one finding that says so instead."""
+    @functools.wraps(body)
+    def judged(facts):
+        answer = facts.data("installs")
+        if answer["conda_prefix"] is None:
+            yield skipped("not a conda environment")
+            return
+        yield from body(facts, answer, answer["conda_prefix"])
+
+    return judged
+
+
 @check("conda-pytorch-channel", "torch is not from the pytorch conda channel, which stopped publishing at 2.5",
        needs=("installs",), reads=("python", "packages"), topic="conda")
-def conda_pytorch_channel(facts):
-    answer = facts.data("installs")
-    prefix = answer["conda_prefix"]
-    if prefix is None:
-        yield skipped("not a conda environment")
-        return
+@in_conda_environment
+def conda_pytorch_channel(facts, answer, prefix):
     frozen = [p for p in answer["conda_packages"]
               if p["name"] in PYTORCH_PACKAGES and FROZEN_CHANNEL.search(p["channel"] or "")]
     if not frozen:
@@ -62,12 +73,8 @@ def _claimed(answer):
 
 @check("conda-pip-mixed", "No package installed by both conda and pip in one conda environment",
        needs=("installs",), reads=("python", "packages"), topic="conda")
-def conda_pip_mixed(facts):
-    answer = facts.data("installs")
-    prefix = answer["conda_prefix"]
-    if prefix is None:
-        yield skipped("not a conda environment")
-        return
+@in_conda_environment
+def conda_pip_mixed(facts, answer, prefix):
     claims = _claimed(answer)
     mixed = []
     for dist in answer["python_distributions"]:
