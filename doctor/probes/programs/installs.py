@@ -137,6 +137,43 @@ def _conda_records(prefix):
     return records
 
 
+def _conda_runtimes(records, prefix):
+    """The OpenMP runtimes conda linked that are still on disk, each with its package. A record's "files" (its
+    OpenMP libraries only) are dropped once read: the answer does not carry them."""
+    found = []
+    for record in records:
+        for path in record.pop("files"):
+            location = os.path.normpath(os.path.join(prefix, path))
+            if os.path.exists(location):
+                found.append({"runtime": _openmp_runtime(path), "path": location, "owner": record["name"],
+                              "installer": "conda"})
+    return found
+
+
+def _pip_runtimes(dist, name, record_text):
+    """The OpenMP runtimes a distribution's RECORD lists that are on disk."""
+    found = []
+    for path, _, _ in _record_rows(record_text) if OPENMP_MENTION.search(record_text) else ():
+        runtime = _openmp_runtime(path)
+        location = os.path.normpath(str(dist.locate_file(path))) if runtime else None
+        if location and os.path.exists(location):
+            found.append({"runtime": runtime, "path": location, "owner": name, "installer": "pip"})
+    return found
+
+
+def _read_record(dist):
+    try:
+        return dist.read_text("RECORD")
+    except Exception:
+        return None
+
+
+def _problem(dist, name, version, installer, missing, changed):
+    return {"name": name, "version": version, "installer": installer, "location": str(dist.locate_file("")),
+            "missing": missing[:LISTED], "missing_count": len(missing),
+            "changed": changed[:LISTED], "changed_count": len(changed)}
+
+
 def collect(arguments):
     if metadata is None:
         raise _METADATA_ERROR
@@ -146,16 +183,11 @@ def collect(arguments):
     prefix = sys.prefix
     conda = os.path.isdir(os.path.join(prefix, "conda-meta"))
     course = set(COURSE_STACK)
-    verified, problems, unfinished, installed, openmp = [], [], [], [], []
+    verified, problems, unfinished, installed = [], [], [], []
     records = _conda_records(prefix) if conda else []
     # What conda linked is judged by conda's own records: conda rewrites the prefix inside some files it links.
     conda_folders = set(folder for record in records for folder in record["dist_infos"])
-    for record in records:
-        for path in record.pop("files"):
-            location = os.path.normpath(os.path.join(prefix, path))
-            if os.path.exists(location):
-                openmp.append({"runtime": _openmp_runtime(path), "path": location, "owner": record["name"],
-                               "installer": "conda"})
+    openmp = _conda_runtimes(records, prefix)
     seen = set()
     for dist in metadata.distributions():
         try:
@@ -164,29 +196,18 @@ def collect(arguments):
             continue  # the packages probe reports unreadable metadata
         if not name or not version:
             continue
-        key = _normalize(name)
         installer = _installer(dist)
-        where = str(getattr(dist, "_path", ""))
-        relative = _relative(where, prefix)
+        relative = _relative(str(getattr(dist, "_path", "")), prefix)
         if conda:
             installed.append({"name": name, "version": version, "installer": installer, "path": relative})
-        if installer == "conda" or relative in conda_folders:
-            continue
-        if key in seen:
+        key = _normalize(name)
+        if installer == "conda" or relative in conda_folders or key in seen:
             continue
         seen.add(key)
-        try:
-            text = dist.read_text("RECORD")
-        except Exception:
-            text = None
+        text = _read_record(dist)
         if text is None:
             continue
-        for path, _, _ in _record_rows(text) if OPENMP_MENTION.search(text) else ():
-            runtime = _openmp_runtime(path)
-            if runtime:
-                location = os.path.normpath(str(dist.locate_file(path)))
-                if os.path.exists(location):
-                    openmp.append({"runtime": runtime, "path": location, "owner": name, "installer": "pip"})
+        openmp += _pip_runtimes(dist, name, text)
         if not (deep or key in course):
             continue
         if time.time() - started > TIME_ALLOWANCE_S[deep]:
@@ -195,10 +216,7 @@ def collect(arguments):
         missing, changed, hashed, sized = _verify(dist, text, hashing)
         verified.append({"name": name, "version": version, "hashed": hashed, "sized": sized})
         if missing or changed:
-            problems.append({"name": name, "version": version, "installer": installer,
-                             "location": str(dist.locate_file("")),
-                             "missing": missing[:LISTED], "missing_count": len(missing),
-                             "changed": changed[:LISTED], "changed_count": len(changed)})
+            problems.append(_problem(dist, name, version, installer, missing, changed))
     return {
         "deep": deep,
         "hashing": hashing,
