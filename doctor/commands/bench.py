@@ -32,7 +32,7 @@ def collect_with_bench(target: Target, lesson: int, request: BenchRequest, show_
 def run_bench_command(arguments: argparse.Namespace, stdout: TextIO) -> int:
     from doctor.bench import BenchInputError, check_request
     from doctor.registry import registered_checks
-    from doctor.commands.output import check_output_path, publish, render_report, report_step_summary
+    from doctor.commands.output import check_output_paths, publish, render_report, report_step_summary
     from doctor.diagnose import diagnose
 
     request = BenchRequest(device=arguments.device, size=arguments.size, epochs=arguments.epochs,
@@ -41,7 +41,7 @@ def run_bench_command(arguments: argparse.Namespace, stdout: TextIO) -> int:
         check_request(request)
     except BenchInputError as exc:
         raise UsageError(str(exc)) from None
-    check_output_path(arguments.output)
+    check_output_paths(arguments.output)
     started = time.perf_counter()
     target = target_of(arguments.python)
     # The interpreter's and packages' facts are cheap and name the environment in the report's heading.

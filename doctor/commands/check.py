@@ -26,13 +26,13 @@ _REFUSED = (
 
 
 def run_check(arguments: argparse.Namespace, stdout: TextIO) -> int:
-    from doctor.commands.output import check_output_path, publish, render_report, report_step_summary
+    from doctor.commands.output import check_output_paths, publish, render_report, report_step_summary
     from doctor.diagnose import diagnose
 
     for refused, why in _REFUSED:
         if refused(arguments):
             raise UsageError(why)
-    check_output_path(arguments.output)
+    check_output_paths(arguments.output)
     checks, only = _selected_checks(arguments)
     learner = None
     if arguments.learner:

@@ -22,12 +22,12 @@ def run_dist_command(arguments: argparse.Namespace, stdout: TextIO) -> int:
     from doctor.dist import collect_dist_facts
     from doctor.registry import registered_checks
     from doctor.render.dist_table import render_bandwidth_table
-    from doctor.commands.output import check_output_path, publish, render_report, report_step_summary
+    from doctor.commands.output import check_output_paths, publish, render_report, report_step_summary
     from doctor.diagnose import diagnose
 
     request = DistRequest(backend=arguments.backend, nproc=arguments.nproc, port=arguments.port,
                           timeout_s=arguments.timeout, fastai=not arguments.no_fastai)
-    check_output_path(arguments.output)
+    check_output_paths(arguments.output)
     target = target_of(arguments.python)
     started = time.perf_counter()
     try:

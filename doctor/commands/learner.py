@@ -155,12 +155,12 @@ def collect_with_learner(target: Target, lesson: int, quick: bool, data: Mapping
 
 
 def run_learner(arguments: argparse.Namespace, stdout: TextIO) -> int:
-    from doctor.commands.output import check_output_path, publish, render_report, report_step_summary
+    from doctor.commands.output import check_output_paths, publish, render_report, report_step_summary
     from doctor.lessons import DEFAULT_LESSON
     from doctor.registry import registered_checks
     from doctor.diagnose import diagnose
 
-    check_output_path(arguments.output)
+    check_output_paths(arguments.output)
     started = time.perf_counter()
     data = read_learner_input(arguments.path, arguments.requirements)
     target = target_of(arguments.python)

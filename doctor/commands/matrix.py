@@ -5,7 +5,7 @@ import sys
 from typing import List, TextIO
 
 from doctor.commands import EXIT_FINDINGS, EXIT_OK, UsageError
-from doctor.commands.output import check_output_path, write_output
+from doctor.commands.output import check_output_paths, write_output
 from doctor.redact import redactor_for
 
 
@@ -35,7 +35,7 @@ def run_matrix(arguments: argparse.Namespace, stdout: TextIO) -> int:
     from doctor.matrix import build_matrix
     from doctor.render.matrix_report import render_matrix_html, render_matrix_json, render_matrix_markdown
 
-    check_output_path(arguments.output)
+    check_output_paths(arguments.output)
     redactor = redactor_for(arguments.redact)
     # A report redacted where it was written is redacted by its own machine's names; only the rest need it here,
     # and only in what the table shows.
@@ -60,7 +60,7 @@ def run_diff(arguments: argparse.Namespace, stdout: TextIO) -> int:
     from doctor.render.diff_report import render_diff_json, render_diff_markdown, render_diff_text
     from doctor.report import label_of
 
-    check_output_path(arguments.output)
+    check_output_paths(arguments.output)
     try:
         a, b = read_report(arguments.a, full=True), read_report(arguments.b, full=True)
         differences = diff_reports(a, b)

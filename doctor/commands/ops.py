@@ -15,7 +15,7 @@ def run_ops(arguments: argparse.Namespace, stdout: TextIO) -> int:
     from doctor.results.ops import SEVERE_CLASSES, available_devices, by_class, torch_failure
     from doctor.probes.programs.op_catalog import catalog_names
     from doctor.render.text import printable
-    from doctor.commands.output import check_output_path, publish, render_report, report_step_summary
+    from doctor.commands.output import check_output_paths, publish, render_report, report_step_summary
     from doctor.report import ops_report
 
     if arguments.catalog == "lesson":
@@ -25,7 +25,7 @@ def run_ops(arguments: argparse.Namespace, stdout: TextIO) -> int:
                                                                          ", ".join(catalog_names())))
     if arguments.op_timeout <= 0:
         raise UsageError("--op-timeout must be positive, not %g" % arguments.op_timeout)
-    check_output_path(arguments.output)
+    check_output_paths(arguments.output)
     started = time.perf_counter()
     target = target_of(arguments.python)
     python = target.python

@@ -88,8 +88,10 @@ def report_step_summary(report, arguments: argparse.Namespace) -> str:
     return render_markdown(report.labelled(arguments.label).shareable(redactor_for(arguments.redact)))
 
 
-def check_output_path(output: Optional[str]) -> None:
-    """Refuse an ``--output`` that cannot be written, in one line, before the work that fills it begins."""
+def check_output_paths(output: Optional[str]) -> None:
+    """Refuse an ``--output`` that cannot be written, or a CI job summary that cannot be appended to, in one line,
+    before the work that fills them begins."""
+    _check_step_summary(os.environ.get(STEP_SUMMARY_VARIABLE))
     if output is None:
         return
     if not output:
@@ -103,6 +105,19 @@ def check_output_path(output: Optional[str]) -> None:
         return  # a device or a pipe (/dev/stdout) is written in place
     if not os.access(folder, os.W_OK | os.X_OK):
         raise UsageError("--output %s: the folder %s is not writable" % (output, folder))
+
+
+def _check_step_summary(path: Optional[str]) -> None:
+    if not path:
+        return
+    folder = os.path.dirname(os.path.realpath(path))
+    problem = ("is a folder" if os.path.isdir(path) else
+               "the folder %s does not exist" % folder if not os.path.isdir(folder) else
+               "it is not writable" if os.path.exists(path) and not os.access(path, os.W_OK) else
+               "the folder %s is not writable" % folder if not os.path.exists(path) and not os.access(
+                   folder, os.W_OK | os.X_OK) else None)
+    if problem:
+        raise UsageError("$%s %s: cannot append to it (%s)" % (STEP_SUMMARY_VARIABLE, path, problem))
 
 
 def _regular(path: str) -> bool:
