@@ -7,7 +7,7 @@ from packaging.utils import canonicalize_name
 from doctor.findings import error, fix, info, ok, warning
 from doctor.registry import check
 
-from .commands import command_line, pytorch_index_for_local_tag, target_python
+from .commands import pip_install, pytorch_index_for_local_tag
 
 # The local tag (+cu130, +cpu) of these names a build only the PyTorch index serves.
 PYTORCH_INDEX_PACKAGES = ("torch", "torchvision", "torchaudio")
@@ -22,13 +22,9 @@ OPENMP_HINT = "https://github.com/llvm/llvm-project/blob/main/openmp/runtime/src
 def reinstall_command(facts, name, version):
     """``python -m pip install --force-reinstall --no-deps NAME==VERSION``: the distribution's own files again,
     at the version installed, and nothing else changed."""
-    words = [target_python(facts), "-m", "pip", "install", "--force-reinstall", "--no-deps",
-             "%s==%s" % (name, version)]
     _, _, local_tag = version.partition("+")
     index = pytorch_index_for_local_tag(local_tag) if canonicalize_name(name) in PYTORCH_INDEX_PACKAGES else None
-    if index:
-        words += ["--index-url", index]
-    return command_line(facts, *words)
+    return pip_install(facts, "--force-reinstall", "--no-deps", "%s==%s" % (name, version), index_url=index)
 
 
 def _listed(kind, shown, count):
