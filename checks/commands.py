@@ -22,14 +22,18 @@ POSIX, POWERSHELL, CMD = "posix", "powershell", "cmd"
 _POWERSHELL_SPECIAL = set(" \t'\"`$&|;,(){}[]<>@#")
 
 
+def on_windows(facts: Facts) -> bool:
+    """Whether the examined interpreter runs on Windows (its marker environment's os_name)."""
+    return ((facts.data("python") or {}).get("marker_environment") or {}).get("os_name") == "nt"
+
+
 def learner_shell(facts: Facts) -> str:
     """The shell the learner types commands into: POSIX outside Windows; on Windows, bash where $SHELL is set (Git
     Bash, MSYS2, Cygwin), PowerShell where PSModulePath holds the user's module folder (PowerShell adds it when it
     starts; Microsoft Learn, about_PSModulePath), else cmd (ComSpec is set in every shell, so it tells nothing)."""
-    python = facts.data("python") or {}
-    if (python.get("marker_environment") or {}).get("os_name") != "nt":
+    if not on_windows(facts):
         return POSIX
-    shell = python.get("shell_environment") or {}
+    shell = (facts.data("python") or {}).get("shell_environment") or {}
     if shell.get("shell"):
         return POSIX
     return POWERSHELL if shell.get("powershell_user_modules") else CMD

@@ -6,7 +6,7 @@ from packaging.version import Version
 from doctor.findings import error, fix, ok, skipped, warning
 from doctor.registry import check
 
-from .commands import install_fix
+from .commands import install_fix, on_windows
 
 FORCE_ON = "TORCH_FORCE_WEIGHTS_ONLY_LOAD"
 FORCE_OFF = "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD"
@@ -30,8 +30,7 @@ def is_set(value) -> bool:
 
 
 def _unset_commands(facts, name):
-    windows = ((facts.data("python") or {}).get("marker_environment") or {}).get("os_name") == "nt"
-    return ("set %s=" % name,) if windows else ("unset %s" % name,)
+    return ("set %s=" % name,) if on_windows(facts) else ("unset %s" % name,)
 
 
 @check("torch-weights-only-variable", "TORCH_FORCE_WEIGHTS_ONLY_LOAD is not set (fastai's load_learner fails "

@@ -8,7 +8,7 @@ import re
 from doctor.findings import error, fix, ok, skipped, warning
 from doctor.registry import check
 
-from .commands import POWERSHELL, learner_shell
+from .commands import POWERSHELL, learner_shell, on_windows
 
 # torch/__init__.py _load_dll_libraries: LoadLibraryExW fails and torch raises ctypes.WinError with
 # ' Error loading "{dll}" or one of its dependencies.' appended; 126 is ERROR_MOD_NOT_FOUND (pytorch#129568).
@@ -39,10 +39,6 @@ WSL_DRIVER_FOLDER = "/usr/lib/wsl/lib"
 WSL_GUIDE = "https://docs.nvidia.com/cuda/wsl-user-guide/index.html"
 
 
-def _on_windows(facts):
-    return ((facts.data("python") or {}).get("marker_environment") or {}).get("os_name") == "nt"
-
-
 def _torch_load_failure(facts):
     """The DLL that ``import torch`` could not load, from the torch probe's error, or None."""
     torch = facts.data("torch") or {}
@@ -60,7 +56,7 @@ def _dll_name(path):
 @check("windows-dll", "torch's DLLs load on Windows (the Visual C++ x64 runtime is installed)",
        needs=("python",), reads=("torch",), topic="windows")
 def windows_dll(facts):
-    if not _on_windows(facts):
+    if not on_windows(facts):
         yield skipped("not Windows")
         return
     path = _torch_load_failure(facts)
@@ -89,7 +85,7 @@ def _deepest_install_path(facts):
 @check("windows-long-paths", "Long paths are enabled on Windows, or the course's files fit in 260 characters",
        needs=("python",), topic="windows")
 def windows_long_paths(facts):
-    if not _on_windows(facts):
+    if not on_windows(facts):
         yield skipped("not Windows")
         return
     value = facts.data("python").get("windows_long_paths")
