@@ -45,7 +45,7 @@ esac
 @pytest.fixture
 def holder():
     """A real process standing in for another notebook kernel."""
-    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "ipykernel_launcher"])
+    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(3600)", "ipykernel_launcher"])
     yield process
     process.kill()
     process.wait()
@@ -60,7 +60,7 @@ def hardware(cwd, **environment):
 
 def _expected_holder(holder, used):
     return {"pid": holder.pid, "used_memory_mb": used, "parent_pid": os.getpid(),
-            "command": "%s -c import time; time.sleep(60) ipykernel_launcher" % sys.executable}
+            "command": "%s -c import time; time.sleep(3600) ipykernel_launcher" % sys.executable}
 
 
 def test_nvml_gives_free_memory_and_the_processes_with_their_commands(tmp_path, holder):
