@@ -165,6 +165,12 @@ def stdlib_shadow_fix(facts, found, commands=True):
                  for path in found.values()))
 
 
+def _first_shadow(found):
+    """The module and file a title names (the first by module name), and '; and N more' for the rest."""
+    (module, path), more = sorted(found.items())[0], len(found) - 1
+    return module, path, "; and %d more" % more if more else ""
+
+
 @check("shadowed-modules", "No local file or folder hides torch, fastai, numpy and the other course packages",
        needs=("python",), reads=('packages',), topic="shadowing")
 def shadowed_modules(facts):
@@ -172,9 +178,9 @@ def shadowed_modules(facts):
     if not found:
         yield ok("no local file shadows a course package")
         return
-    (module, path), more = sorted(found.items())[0], len(found) - 1
+    module, path, more = _first_shadow(found)
     yield error(
-        "%s shadows the installed %s%s" % (path, module, "; and %d more" % more if more else ""),
+        "%s shadows the installed %s%s" % (path, module, more),
         detail="\n".join("%s -> %s%s" % (module, path, _source_words(facts, path))
                           for module, path in sorted(found.items()))
         + "\nErrors look like \"module 'torch' has no attribute ...\" or \"partially initialized module\".",
@@ -189,10 +195,9 @@ def stdlib_shadowed(facts):
     if not found:
         yield ok("no file in the working folder shadows a standard-library module")
         return
-    (module, path), more = sorted(found.items())[0], len(found) - 1
+    module, path, more = _first_shadow(found)
     yield error(
-        "%s shadows the standard library's %s, which torch and fastai import%s"
-        % (path, module, "; and %d more" % more if more else ""),
+        "%s shadows the standard library's %s, which torch and fastai import%s" % (path, module, more),
         detail="\n".join("%s -> %s" % (module, path) for module, path in sorted(found.items()))
         + "\nWith the working folder first on sys.path (a notebook, python script.py), torch, fastai and Jupyter "
         "import these files instead of Python's own modules; the errors seem to come from torch (\"module 'json' "
