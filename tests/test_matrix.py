@@ -564,4 +564,4 @@ def test_reader_and_matrix_survive_a_damaged_real_report(valid_documents, data):
     damaged = replaced(document, path, data.draw(JSON), delete)
     loaded = read_or_refuse(damaged)
     if loaded is not None:
-        render_everything(document, loaded)
+        render_everything(damaged, loaded)
