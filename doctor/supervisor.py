@@ -243,6 +243,12 @@ def crash_name(returncode: Optional[int]) -> Optional[str]:
     return None
 
 
+def last_line(text: str) -> str:
+    """The last line a child wrote that is not blank: what a failure's one-line reason quotes."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else "no error output"
+
+
 def kill_group(child: Child) -> None:
     """Kill the child's whole process group (POSIX), or the child itself (Windows). A group outlives its
     leader while any member lives, and its id is not reused until then, so this is safe after the exit too."""

@@ -9,7 +9,7 @@ from typing import List, Optional
 from doctor.collect import Target
 from doctor.commands import UsageError
 from doctor.facts import Facts
-from doctor.supervisor import ChildOutcome, Command, run_child
+from doctor.supervisor import ChildOutcome, Command, last_line, run_child
 
 INTERPRETER_CHECK_TIMEOUT_S = 20
 # The oldest Python whose probes dl-doctor runs; an older one gets one line saying so.
@@ -54,7 +54,7 @@ def resolve_interpreter(path: str, cwd: str) -> str:
         if named is None:
             raise UsageError("--python %s: not a Python interpreter" % path)
         if (int(named.group(1)), int(named.group(2))) >= OLDEST_EXAMINED:
-            raise UsageError("--python %s: %s fails to start: %s" % (path, named.group(0), _last_line(answer.stderr)))
+            raise UsageError("--python %s: %s fails to start: %s" % (path, named.group(0), last_line(answer.stderr)))
         version = [int(named.group(1)), int(named.group(2))]
         shown = named.group(0)
     else:
@@ -73,11 +73,6 @@ def _ask(found: str, arguments: List[str], cwd: str, path: str) -> ChildOutcome:
     if outcome.timed_out:
         raise UsageError("--python %s: did not answer within %d s" % (path, INTERPRETER_CHECK_TIMEOUT_S))
     return outcome
-
-
-def _last_line(text: str) -> str:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[-1] if lines else "no error output"
 
 
 def load_facts_file(path: str) -> Facts:

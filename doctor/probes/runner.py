@@ -11,15 +11,10 @@ from typing import Any, Callable, Dict, Mapping, Optional, Sequence
 
 from doctor.outcome import CRASHED, FAILED, GARBAGE, NOT_STARTED, OK, TIMEOUT, ProbeOutcome
 from doctor.probes import ProbeSpec
-from doctor.supervisor import (ChildOutcome, Children, Command, Limits, Stop, Watcher, killed_on_interrupt,
+from doctor.supervisor import (ChildOutcome, Children, Command, Limits, Stop, Watcher, killed_on_interrupt, last_line,
                                run_child)
 
 STDERR_TAIL_CHARS = 2000
-
-
-def _last_line(text: str) -> str:
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    return lines[-1] if lines else "no error output"
 
 
 class _Progress(Watcher):
@@ -70,7 +65,7 @@ def probe_outcome(spec: ProbeSpec, python: str, child: ChildOutcome) -> ProbeOut
     if child.crash:
         return outcome(CRASHED, "probe %s crashed with %s" % (name, child.crash))
     if child.returncode != 0:
-        return outcome(FAILED, "probe %s failed (exit %d): %s" % (name, child.returncode, _last_line(stderr)))
+        return outcome(FAILED, "probe %s failed (exit %d): %s" % (name, child.returncode, last_line(stderr)))
     data = (child.answer or {}).get("data")
     if not isinstance(data, dict):
         problem = "no answer line" if child.answer is None else "data is not an object"
