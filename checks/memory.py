@@ -309,11 +309,12 @@ def gpu_processes(facts):
     total_held = sum(p.get("used_memory_mb") or 0 for p in others)
     batch = _lesson_batch(facts)
     crowded = batch is not None and gpu["free_mb"] is not None and gpu["free_mb"] < batch.gpu_mib()
-    first = others[0]
-    title = "another %s (PID %d) holds %s on %s" % (_kind_of_process(first.get("command")), first["pid"],
-                                                     _held(first), gpu["name"])
+    largest = max(others, key=lambda p: p.get("used_memory_mb") or 0)
+    culprit = "%s (PID %d)" % (_kind_of_process(largest.get("command")), largest["pid"])
+    title = "another %s holds %s on %s" % (culprit, _held(largest), gpu["name"])
     if len(others) > 1:
-        title = "%d other processes hold %s on %s" % (len(others), _gib(total_held), gpu["name"])
+        title = "%d other processes hold %s on %s, the largest a %s" % (len(others), _gib(total_held), gpu["name"],
+                                                                       culprit)
     advice = ("Shut down what you no longer need: a notebook kernel from Jupyter's Running tab (or Kernel > Shut Down "
               "Kernel), a program by ending it. dl-doctor never stops them itself.")
     status = warning if crowded else info

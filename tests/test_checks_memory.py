@@ -120,7 +120,8 @@ GPU_PROCESS_CASES = [
                                            "command": "C:\\Python311\\python.exe"}], 1000, "warning",
      ["another Python process (PID 9120) holds memory (the driver does not say how much)"], ["0.0 GiB"]),
     ("several", [KERNEL, dict(KERNEL, pid=31338, used_memory_mb=2048, command="/usr/bin/blender")], 900, "warning",
-     ["2 other processes hold 11.1 GiB", "PID 31338 (a process) holds 2.0 GiB: /usr/bin/blender"], []),
+     ["2 other processes hold 11.1 GiB", "the largest a notebook kernel (PID 31337)",
+      "PID 31338 (a process) holds 2.0 GiB: /usr/bin/blender"], []),
     ("driver-would-not-list", None, 80000, "info", ["would not list"], []),
 ]
 
