@@ -7,7 +7,7 @@ from packaging.version import Version
 from doctor.findings import error, fix, info, ok, skipped, warning
 from doctor.registry import check
 
-from .commands import POSIX, learner_shell, target_python
+from .commands import POSIX, learner_shell, on_windows, target_python
 from .wheel_table import RECOMMENDED_MINOR, WHEELS, WHEELS_READ, WheelRange, platform_of
 
 # fastai 2.8.12's metadata declares Requires-Python >=3.10 (its wheel's METADATA);
@@ -142,6 +142,6 @@ def python_wheels(facts):
         detail="\n".join(detail) + "\nWithout a wheel pip tries to build from source, which fails without a "
         "compiler (or finds no torch at all: \"from versions: none\").",
         fix=fix("Make a virtual environment with Python 3.%d and install the course there:" % RECOMMENDED_MINOR,
-                *_venv_commands(platform.startswith("Windows"), learner_shell(facts), RECOMMENDED_MINOR)),
+                *_venv_commands(on_windows(facts), learner_shell(facts), RECOMMENDED_MINOR)),
         links=(PYTHON_DOWNLOADS,) + tuple(dict.fromkeys(row.source for row in gaps)),
     )
