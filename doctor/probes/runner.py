@@ -18,7 +18,7 @@ STDERR_TAIL_CHARS = 2000
 
 
 class _Progress(Watcher):
-    """A probe's own deadline, and its progress records handed on the moment they arrive."""
+    """A probe's progress records, handed on the moment they arrive (its deadline is the command's timeout)."""
 
     def __init__(self, on_progress: Optional[Callable[[Dict[str, Any]], None]]) -> None:
         self.on_progress = on_progress
