@@ -6,7 +6,7 @@ from packaging.version import Version
 from doctor.findings import error, fix, ok, skipped, warning
 from doctor.registry import check
 
-from .commands import install_fix, on_windows
+from .commands import CMD, POWERSHELL, install_fix, learner_shell
 
 FORCE_ON = "TORCH_FORCE_WEIGHTS_ONLY_LOAD"
 FORCE_OFF = "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD"
@@ -30,7 +30,10 @@ def is_set(value) -> bool:
 
 
 def _unset_commands(facts, name):
-    return ("set %s=" % name,) if on_windows(facts) else ("unset %s" % name,)
+    """Each shell's own way to unset a variable for this session: cmd's ``set NAME=`` means nothing to PowerShell."""
+    shell = learner_shell(facts)
+    return ("Remove-Item Env:%s" % name,) if shell == POWERSHELL else ("set %s=" % name,) if shell == CMD \
+        else ("unset %s" % name,)
 
 
 @check("torch-weights-only-variable", "TORCH_FORCE_WEIGHTS_ONLY_LOAD is not set (fastai's load_learner fails "

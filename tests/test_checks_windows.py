@@ -184,3 +184,14 @@ def test_the_kernel_registration_command_runs_in_powershell():
                        outcomes={"notebook": ok_outcome("notebook", answer("notebook", prefix="C:\\My Course"))})
     assert "& 'C:\\My Course\\Scripts\\python.exe' -m ipykernel install --user --name course --display-name " \
            "'Python (course)'" in commands(one("kernel-interpreter", facts))
+
+
+@pytest.mark.parametrize("shell, powershell, command", [
+    (None, True, "Remove-Item Env:TORCH_FORCE_WEIGHTS_ONLY_LOAD"),
+    (None, False, "set TORCH_FORCE_WEIGHTS_ONLY_LOAD="),
+    ("/usr/bin/bash", False, "unset TORCH_FORCE_WEIGHTS_ONLY_LOAD"),
+], ids=["powershell", "cmd", "git-bash"])
+def test_a_variable_is_unset_the_way_the_learners_shell_unsets_it(shell, powershell, command):
+    python = windows(shell, powershell, environment_variables={"TORCH_FORCE_WEIGHTS_ONLY_LOAD": "1"})
+    finding = one("torch-weights-only-variable", make_facts(python=python))
+    assert commands(finding) == (command,)
