@@ -46,17 +46,23 @@ def _packages(report: Optional[Report]) -> Optional[Dict[str, str]]:
     return {name: dist.version for name, dist in report.facts.derived.distributions.items()}
 
 
+def _object(value: Any) -> Mapping[str, Any]:
+    """A JSON object read from a saved report, or an empty one where a damaged file holds something else."""
+    return value if isinstance(value, dict) else {}
+
+
 def _devices(report: Optional[Report]) -> Optional[Dict[str, Any]]:
     """What torch sees: CUDA devices by name, MPS and XPU availability; None when torch was not probed."""
     if report is None:
         return None
-    torch = report.facts.data("torch")
-    if not torch or not torch.get("importable"):
+    torch = _object(report.facts.data("torch"))
+    if not torch.get("importable"):
         return None
-    cuda = torch.get("cuda") or {}
-    devices = {"cuda available": cuda.get("available"), "mps available": (torch.get("mps") or {}).get("available"),
-               "xpu available": (torch.get("xpu") or {}).get("available")}
-    for device in cuda.get("devices") or []:
+    cuda = _object(torch.get("cuda"))
+    devices = {"cuda available": cuda.get("available"), "mps available": _object(torch.get("mps")).get("available"),
+               "xpu available": _object(torch.get("xpu")).get("available")}
+    listed = cuda.get("devices")
+    for device in listed if isinstance(listed, list) else []:
         if isinstance(device, dict):
             devices["cuda:%s" % device.get("index")] = device.get("name") or device.get("error")
     return devices

@@ -311,6 +311,16 @@ def test_diff_of_a_check_and_an_ops_report_compares_only_what_both_have(legs):
     assert [d for d in document["differences"] if d["section"] == "environment"] == []
 
 
+@pytest.mark.parametrize("torch_data", [{"importable": True, "cuda": [1], "mps": "yes", "xpu": 3},
+                                        {"importable": True, "cuda": {"available": True, "devices": 5}}])
+def test_diff_of_a_report_with_odd_torch_facts_compares_what_it_can(legs, torch_data):
+    document = copy.deepcopy(legs["documents"]["full"])
+    document["facts"]["probes"]["torch"] = dict(document["facts"]["probes"]["torch"], status="ok", data=torch_data)
+    loaded = read_document(document, "odd.json", full=True)
+    names = {d.name for d in diff_reports(loaded, loaded)}
+    assert names == set()
+
+
 # --- bad input -----------------------------------------------------------------------------------------------
 
 
