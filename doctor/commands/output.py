@@ -13,14 +13,13 @@ to disk, renamed over the old one, so a full disk or a kill leaves the previous 
 import argparse
 import os
 import stat
-import tempfile
+from pathlib import Path
 from typing import Callable, Optional, TextIO
 
 from doctor.commands import UsageError
 from doctor.redact import Redactor, redactor_for
 
 STEP_SUMMARY_VARIABLE = "GITHUB_STEP_SUMMARY"
-TEMPORARY_SUFFIX = ".dl-doctor-partial"
 
 
 def _on_terminal(stream: TextIO) -> bool:
@@ -136,33 +135,13 @@ def write_output(text: str, output: Optional[str], stdout: TextIO) -> None:
             with open(output, "wb") as handle:
                 handle.write(data)
         else:
-            _replace_atomically(os.path.realpath(output), data)
+            from doctor.fixes import atomic_write
+
+            atomic_write(Path(os.path.realpath(output)), data)
     except OSError as exc:
         raise UsageError("--output %s: cannot write it (%s); %s" % (
             output, exc.strerror or exc, "the previous file is unchanged" if os.path.exists(output)
             else "nothing was written")) from None
-
-
-def _replace_atomically(path: str, data: bytes) -> None:
-    folder, name = os.path.split(path)
-    handle, temporary = tempfile.mkstemp(prefix="." + name + ".", suffix=TEMPORARY_SUFFIX, dir=folder)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        # mkstemp makes the file private (0600): keep the old file's modes, or give what the umask gives a new one.
-        if os.path.exists(path):
-            os.chmod(temporary, stat.S_IMODE(os.stat(path).st_mode))
-        else:
-            umask = os.umask(0o022)
-            os.umask(umask)
-            os.chmod(temporary, 0o666 & ~umask)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
 
 
 def publish(text: str, arguments: argparse.Namespace, stdout: TextIO, summary: str, what: str,

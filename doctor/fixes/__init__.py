@@ -66,8 +66,9 @@ def _digest(data: bytes) -> str:
 TEMPORARY_SUFFIX = ".dl-doctor-partial"
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write beside the target, then rename over it: a reader sees the old file or the new, never half."""
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write beside the target, then rename over it: a reader sees the old file or the new, never half (a fix's
+    files, and a report written with --output)."""
     handle, temporary = tempfile.mkstemp(prefix="." + path.name + ".", suffix=TEMPORARY_SUFFIX, dir=str(path.parent))
     try:
         with os.fdopen(handle, "wb") as stream:
@@ -158,7 +159,7 @@ class Journal:
 
     def _save(self, entries: List[Dict[str, object]]) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        _atomic_write(self.path, (json.dumps({"entries": entries}, indent=2) + "\n").encode("utf-8"))
+        atomic_write(self.path, (json.dumps({"entries": entries}, indent=2) + "\n").encode("utf-8"))
 
     def record(self, fix_id: str, target: Path, previous: Optional[bytes], written: bytes) -> None:
         entries = self.entries()
@@ -166,7 +167,7 @@ class Journal:
         if previous is not None:
             backup = "%d-%s" % (len(entries), target.name)
             self.folder.mkdir(parents=True, exist_ok=True)
-            _atomic_write(self.folder / backup, previous)
+            atomic_write(self.folder / backup, previous)
         entries.append({"fix": fix_id, "path": str(target), "backup": backup, "written_sha256": _digest(written)})
         self._save(entries)
 
@@ -186,7 +187,7 @@ class Journal:
                     step.target.unlink()
                 done.append("removed %s" % step.target)
             elif step.action == RESTORE:
-                _atomic_write(step.target, step.content)
+                atomic_write(step.target, step.content)
                 done.append("restored %s" % step.target)
             elif step.action == KEPT:
                 done.append("kept %s as you last edited it: you changed it between two dl-doctor fixes"
@@ -278,6 +279,6 @@ def apply_plan(plan: Plan) -> List[AppliedWrite]:
             applied.append(AppliedWrite(write.path, False))
             continue
         journal.record(plan.fix_id, target, previous, write.content)
-        _atomic_write(target, write.content)
+        atomic_write(target, write.content)
         applied.append(AppliedWrite(write.path, True))
     return applied
